@@ -1,0 +1,40 @@
+#include "g2c/error.h"
+
+#include <stdio.h>
+#include <string.h>
+
+enum { ERROR_CAPACITY = 2048 };
+
+static _Thread_local char error_buffer[ERROR_CAPACITY];
+
+int g2c_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(error_buffer, sizeof error_buffer, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+int g2c_error_prefix(const char *fmt, ...)
+{
+    char prefix[ERROR_CAPACITY];
+    char old[ERROR_CAPACITY];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(prefix, sizeof prefix, fmt, ap);
+    va_end(ap);
+    memcpy(old, error_buffer, sizeof old);
+    snprintf(error_buffer, sizeof error_buffer, "%s%s", prefix, old);
+    return -1;
+}
+
+const char *g2c_error_message(void)
+{
+    return error_buffer;
+}
+
+void g2c_error_clear(void)
+{
+    error_buffer[0] = '\0';
+}
