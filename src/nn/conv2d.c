@@ -1,0 +1,619 @@
+/* 2-D convolution (PyTorch Conv2d, zero or reflect padding).
+ *
+ * Three ways to compute each product, picked by shape (see pick_*):
+ *  - GEMM: im2col, then one sgemm per group of images.  Small images are
+ *    folded side by side into one wide matrix so that late, small layers
+ *    still give OpenBLAS a big product; dx is Wt*dY followed by col2im.
+ *  - TCONV (dx, stride 1): dx is the correlation of dy, padded by k-1-p,
+ *    with the flipped, transposed kernel; the sgemm then writes into dx
+ *    directly and col2im's scattered adds disappear.
+ *  - DIRECT (stride 1, at most G2C_THIN_MAX channels on the thin side):
+ *    a 3-channel 7x7 layer is a matrix product with 3 rows, which sgemm
+ *    runs at a few percent of peak and which would need a 49x larger col;
+ *    a register-blocked loop over the padded input does it instead. */
+#include "g2c/nn.h"
+
+#include "im2col.h"
+
+#include <cblas.h>
+#include <string.h>
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define G2C_HAVE_AVX512_PATH 1
+#endif
+
+G2cConvTuning g2c_conv_tuning = {G2C_CONV_AUTO, G2C_CONV_AUTO, G2C_CONV_AUTO,
+                                 2048, 0};
+
+int g2c_conv2d_out_h(const G2cConv2d *c)
+{
+    return (c->in_h + 2 * c->pad - c->kernel) / c->stride + 1;
+}
+
+int g2c_conv2d_out_w(const G2cConv2d *c)
+{
+    return (c->in_w + 2 * c->pad - c->kernel) / c->stride + 1;
+}
+
+static G2cPatches patches_of(const G2cConv2d *c)
+{
+    G2cPatches g = {c->in_c, c->in_h, c->in_w, c->kernel, c->stride, c->pad,
+                    g2c_conv2d_out_h(c), g2c_conv2d_out_w(c), c->pad_mode};
+    return g;
+}
+
+int g2c_conv_fold_count(int batch, size_t cols)
+{
+    size_t want = g2c_conv_tuning.fold_cols > 0
+                      ? (size_t)g2c_conv_tuning.fold_cols
+                      : 1;
+    size_t nb = (want + cols - 1) / cols;
+    if (nb < 1)
+        nb = 1;
+    if (nb > (size_t)batch)
+        nb = (size_t)batch;
+    return (int)nb;
+}
+
+/* ---- thin direct kernels --------------------------------------------- */
+
+static void thin_conv_generic(int m, int c, int hp, int wp, int k,
+                              const float *xp, const float *w,
+                              const float *bias, float *y, int accumulate)
+{
+    const int oh = hp - k + 1, ow = wp - k + 1;
+    const size_t plane = (size_t)oh * ow, wstride = (size_t)c * k * k;
+    for (int o = 0; o < m; o++)
+        for (int oy = 0; oy < oh; oy++)
+            for (int ox = 0; ox < ow; ox++) {
+                float *out = y + o * plane + (size_t)oy * ow + ox;
+                float acc = accumulate ? *out : bias ? bias[o] : 0.0f;
+                for (int ch = 0; ch < c; ch++)
+                    for (int ky = 0; ky < k; ky++) {
+                        const float *r =
+                            xp + ((size_t)ch * hp + oy + ky) * wp + ox;
+                        const float *wr =
+                            w + o * wstride + ((size_t)ch * k + ky) * k;
+                        for (int kx = 0; kx < k; kx++)
+                            acc += wr[kx] * r[kx];
+                    }
+                *out = acc;
+            }
+}
+
+static void thin_dw_generic(int m, int c, int hp, int wp, int k,
+                            const float *xp, const float *dy, float *dw)
+{
+    const int oh = hp - k + 1, ow = wp - k + 1;
+    for (int o = 0; o < m; o++)
+        for (int ch = 0; ch < c; ch++)
+            for (int ky = 0; ky < k; ky++)
+                for (int kx = 0; kx < k; kx++) {
+                    float acc = 0.0f;
+                    for (int oy = 0; oy < oh; oy++) {
+                        const float *d = dy + ((size_t)o * oh + oy) * ow;
+                        const float *r =
+                            xp + ((size_t)ch * hp + oy + ky) * wp + kx;
+                        for (int ox = 0; ox < ow; ox++)
+                            acc += d[ox] * r[ox];
+                    }
+                    dw[(((size_t)o * c + ch) * k + ky) * k + kx] += acc;
+                }
+}
+
+#ifdef G2C_HAVE_AVX512_PATH
+#define AVX512 __attribute__((target("avx512f,fma")))
+
+static AVX512 inline __mmask16 tail_mask(int remaining)
+{
+    return remaining >= 16  ? (__mmask16)0xFFFF
+           : remaining <= 0 ? (__mmask16)0
+                            : (__mmask16)((1u << remaining) - 1);
+}
+
+/* M output channels x U vectors of 16 output columns held in registers
+ * while every (channel, ky, kx) tap streams past: one load of the input
+ * serves M multiply-adds. */
+static AVX512 inline __attribute__((always_inline)) void
+thin_conv_block(const int M, const int U, int c, int hp, int wp, int k,
+                const float *xp, const float *w, const float *bias, float *y,
+                int accumulate)
+{
+    const int oh = hp - k + 1, ow = wp - k + 1;
+    const size_t plane = (size_t)oh * ow, wstride = (size_t)c * k * k;
+    for (int oy = 0; oy < oh; oy++)
+        for (int ox = 0; ox < ow; ox += 16 * U) {
+            __mmask16 mk[4];
+            __m512 acc[4][4];
+#pragma GCC unroll 4
+            for (int u = 0; u < U; u++)
+                mk[u] = tail_mask(ow - ox - 16 * u);
+#pragma GCC unroll 4
+            for (int o = 0; o < M; o++) {
+                float *out = y + o * plane + (size_t)oy * ow + ox;
+#pragma GCC unroll 4
+                for (int u = 0; u < U; u++)
+                    acc[o][u] = accumulate
+                                    ? _mm512_maskz_loadu_ps(mk[u], out + 16 * u)
+                                    : _mm512_set1_ps(bias ? bias[o] : 0.0f);
+            }
+            for (int ch = 0; ch < c; ch++)
+                for (int ky = 0; ky < k; ky++) {
+                    const float *r =
+                        xp + ((size_t)ch * hp + oy + ky) * wp + ox;
+                    const float *wr = w + ((size_t)ch * k + ky) * k;
+                    for (int kx = 0; kx < k; kx++) {
+                        __m512 v[4];
+#pragma GCC unroll 4
+                        for (int u = 0; u < U; u++)
+                            v[u] = _mm512_maskz_loadu_ps(mk[u],
+                                                         r + kx + 16 * u);
+#pragma GCC unroll 4
+                        for (int o = 0; o < M; o++) {
+                            __m512 wv = _mm512_set1_ps(wr[o * wstride + kx]);
+#pragma GCC unroll 4
+                            for (int u = 0; u < U; u++)
+                                acc[o][u] =
+                                    _mm512_fmadd_ps(wv, v[u], acc[o][u]);
+                        }
+                    }
+                }
+#pragma GCC unroll 4
+            for (int o = 0; o < M; o++) {
+                float *out = y + o * plane + (size_t)oy * ow + ox;
+#pragma GCC unroll 4
+                for (int u = 0; u < U; u++)
+                    _mm512_mask_storeu_ps(out + 16 * u, mk[u], acc[o][u]);
+            }
+        }
+}
+
+#define THIN_CONV_CASE(M_, U_)                                               \
+    case (M_) * 8 + (U_):                                                    \
+        thin_conv_block(M_, U_, c, hp, wp, k, xp, w, bias, y, accumulate);  \
+        return;
+
+static AVX512 void thin_conv_avx512(int m, int c, int hp, int wp, int k,
+                                    const float *xp, const float *w,
+                                    const float *bias, float *y,
+                                    int accumulate)
+{
+    /* Fewer vectors per block for narrow images, so masked-off lanes do
+     * not dominate (a 14-wide PatchGAN map needs one vector, not four). */
+    int ow = wp - k + 1, u = (ow + 15) / 16;
+    if (u > 4)
+        u = 4;
+    switch (m * 8 + u) {
+        THIN_CONV_CASE(1, 1) THIN_CONV_CASE(1, 2) THIN_CONV_CASE(1, 3)
+        THIN_CONV_CASE(1, 4) THIN_CONV_CASE(2, 1) THIN_CONV_CASE(2, 2)
+        THIN_CONV_CASE(2, 3) THIN_CONV_CASE(2, 4) THIN_CONV_CASE(3, 1)
+        THIN_CONV_CASE(3, 2) THIN_CONV_CASE(3, 3) THIN_CONV_CASE(3, 4)
+        THIN_CONV_CASE(4, 1) THIN_CONV_CASE(4, 2) THIN_CONV_CASE(4, 3)
+        THIN_CONV_CASE(4, 4)
+    default:
+        thin_conv_generic(m, c, hp, wp, k, xp, w, bias, y, accumulate);
+    }
+}
+
+/* M output planes x up to G kernel columns of partial sums in registers;
+ * each row of dy is read once per (channel, ky, group of kx). */
+static AVX512 inline __attribute__((always_inline)) void
+thin_dw_block(const int M, const int G, int c, int hp, int wp, int k,
+              const float *xp, const float *dy, float *dw)
+{
+    const int oh = hp - k + 1, ow = wp - k + 1;
+    const size_t plane = (size_t)oh * ow;
+    for (int ch = 0; ch < c; ch++)
+        for (int ky = 0; ky < k; ky++)
+            for (int kx0 = 0; kx0 < k; kx0 += G) {
+                const int ng = k - kx0 < G ? k - kx0 : G;
+                __m512 acc[4][8];
+#pragma GCC unroll 4
+                for (int o = 0; o < M; o++)
+#pragma GCC unroll 8
+                    for (int j = 0; j < G; j++)
+                        acc[o][j] = _mm512_setzero_ps();
+                for (int oy = 0; oy < oh; oy++) {
+                    const float *r =
+                        xp + ((size_t)ch * hp + oy + ky) * wp + kx0;
+                    const float *d = dy + (size_t)oy * ow;
+                    for (int ox = 0; ox < ow; ox += 16) {
+                        __mmask16 mk = tail_mask(ow - ox);
+                        __m512 dv[4];
+#pragma GCC unroll 4
+                        for (int o = 0; o < M; o++)
+                            dv[o] = _mm512_maskz_loadu_ps(mk, d + o * plane + ox);
+#pragma GCC unroll 8
+                        for (int j = 0; j < G; j++) {
+                            if (j >= ng)
+                                break;
+                            __m512 v = _mm512_maskz_loadu_ps(mk, r + ox + j);
+#pragma GCC unroll 4
+                            for (int o = 0; o < M; o++)
+                                acc[o][j] = _mm512_fmadd_ps(dv[o], v, acc[o][j]);
+                        }
+                    }
+                }
+#pragma GCC unroll 4
+                for (int o = 0; o < M; o++)
+                    for (int j = 0; j < ng; j++)
+                        dw[(((size_t)o * c + ch) * k + ky) * k + kx0 + j] +=
+                            _mm512_reduce_add_ps(acc[o][j]);
+            }
+}
+
+static AVX512 void thin_dw_avx512(int m, int c, int hp, int wp, int k,
+                                  const float *xp, const float *dy, float *dw)
+{
+    switch (m) {
+    case 1: thin_dw_block(1, 8, c, hp, wp, k, xp, dy, dw); return;
+    case 2: thin_dw_block(2, 8, c, hp, wp, k, xp, dy, dw); return;
+    case 3: thin_dw_block(3, 7, c, hp, wp, k, xp, dy, dw); return;
+    case 4: thin_dw_block(4, 5, c, hp, wp, k, xp, dy, dw); return;
+    default: thin_dw_generic(m, c, hp, wp, k, xp, dy, dw);
+    }
+}
+
+static int have_avx512(void)
+{
+    return __builtin_cpu_supports("avx512f") && !g2c_conv_tuning.generic;
+}
+#endif
+
+void g2c_thin_conv(int m, int c, int hp, int wp, int k, const float *xp,
+                   const float *w, const float *bias, float *y, int accumulate)
+{
+#ifdef G2C_HAVE_AVX512_PATH
+    if (have_avx512()) {
+        thin_conv_avx512(m, c, hp, wp, k, xp, w, bias, y, accumulate);
+        return;
+    }
+#endif
+    thin_conv_generic(m, c, hp, wp, k, xp, w, bias, y, accumulate);
+}
+
+void g2c_thin_conv_dw(int m, int c, int hp, int wp, int k, const float *xp,
+                      const float *dy, float *dw)
+{
+#ifdef G2C_HAVE_AVX512_PATH
+    if (have_avx512()) {
+        thin_dw_avx512(m, c, hp, wp, k, xp, dy, dw);
+        return;
+    }
+#endif
+    thin_dw_generic(m, c, hp, wp, k, xp, dy, dw);
+}
+
+/* ---- algorithm choice ------------------------------------------------- */
+
+static int direct_fits(const G2cConv2d *c, int thin_side)
+{
+    return c->stride == 1 && thin_side <= G2C_THIN_MAX;
+}
+
+/* dx as a correlation needs the padding to fit inside the kernel. */
+static int tconv_fits(const G2cConv2d *c)
+{
+    return c->stride == 1 &&
+           (c->pad_mode == G2C_PAD_REFLECT || c->pad <= c->kernel - 1);
+}
+
+static G2cConvAlgo pick_fwd(const G2cConv2d *c)
+{
+    G2cConvAlgo a = g2c_conv_tuning.fwd;
+    if (a == G2C_CONV_DIRECT && direct_fits(c, c->out_c))
+        return a;
+    if (a == G2C_CONV_AUTO && direct_fits(c, c->out_c))
+        return G2C_CONV_DIRECT;
+    return G2C_CONV_GEMM;
+}
+
+static G2cConvAlgo pick_dw(const G2cConv2d *c)
+{
+    G2cConvAlgo a = g2c_conv_tuning.dw;
+    if ((a == G2C_CONV_DIRECT || a == G2C_CONV_AUTO) &&
+        direct_fits(c, c->out_c))
+        return G2C_CONV_DIRECT;
+    return G2C_CONV_GEMM;
+}
+
+static G2cConvAlgo pick_dx(const G2cConv2d *c)
+{
+    G2cConvAlgo a = g2c_conv_tuning.dx;
+    int direct = direct_fits(c, c->in_c) && tconv_fits(c);
+    if (a == G2C_CONV_DIRECT)
+        return direct ? a : G2C_CONV_GEMM;
+    if (a == G2C_CONV_TCONV)
+        return tconv_fits(c) ? a : G2C_CONV_GEMM;
+    if (a == G2C_CONV_GEMM)
+        return a;
+    if (direct)
+        return G2C_CONV_DIRECT;
+    return tconv_fits(c) ? G2C_CONV_TCONV : G2C_CONV_GEMM;
+}
+
+/* ---- forward ----------------------------------------------------------- */
+
+static void add_bias(float *y, int out_c, size_t plane, const float *b)
+{
+    if (!b)
+        return;
+    for (int o = 0; o < out_c; o++) {
+        float *p = y + o * plane;
+        for (size_t i = 0; i < plane; i++)
+            p[i] += b[o];
+    }
+}
+
+static void forward_direct(const G2cConv2d *c, const float *x, const float *w,
+                           const float *b, float *y)
+{
+    const int p = c->pad, hp = c->in_h + 2 * p, wp = c->in_w + 2 * p;
+    const size_t in_sz = (size_t)c->in_c * c->in_h * c->in_w;
+    const size_t out_sz =
+        (size_t)c->out_c * g2c_conv2d_out_h(c) * g2c_conv2d_out_w(c);
+    float *xp = p ? g2c_nn_scratch((size_t)c->in_c * hp * wp) : NULL;
+    for (int n = 0; n < c->batch; n++) {
+        const float *in = x + n * in_sz;
+        if (p) {
+            g2c_pad_planes(c->in_c, c->in_h, c->in_w, p, c->pad_mode, in, xp);
+            in = xp;
+        }
+        g2c_thin_conv(c->out_c, c->in_c, hp, wp, c->kernel, in, w, b,
+                      y + n * out_sz, 0);
+    }
+}
+
+static void forward_gemm(const G2cConv2d *c, const float *x, const float *w,
+                         const float *b, float *y)
+{
+    const G2cPatches g = patches_of(c);
+    const size_t P = (size_t)g.oh * g.ow, K = (size_t)c->in_c * c->kernel * c->kernel;
+    const size_t in_sz = (size_t)c->in_c * c->in_h * c->in_w, out_sz = c->out_c * P;
+    /* A 1x1 stride-1 unpadded convolution is a plain product with x. */
+    const int plain = c->kernel == 1 && c->stride == 1 && c->pad == 0;
+    const int nb = g2c_conv_fold_count(c->batch, P);
+    const size_t col_n = plain && nb == 1 ? 0 : K * nb * P;
+    const size_t tmp_n = nb > 1 ? out_sz * nb : 0;
+    float *col = g2c_nn_scratch(col_n + tmp_n), *tmp = col + col_n;
+    for (int n0 = 0; n0 < c->batch; n0 += nb) {
+        const int cnt = c->batch - n0 < nb ? c->batch - n0 : nb;
+        const size_t ld = cnt * P;
+        const float *B = col;
+        if (plain && cnt == 1)
+            B = x + n0 * in_sz;
+        else
+            for (int i = 0; i < cnt; i++)
+                g2c_im2col(&g, x + (n0 + i) * in_sz, col + i * P, ld);
+        float *C = cnt == 1 ? y + n0 * out_sz : tmp;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, c->out_c,
+                    (int)ld, (int)K, 1.0f, w, (int)K, B, (int)ld, 0.0f, C,
+                    (int)ld);
+        if (cnt == 1) {
+            add_bias(C, c->out_c, P, b);
+            continue;
+        }
+        for (int i = 0; i < cnt; i++)
+            for (int o = 0; o < c->out_c; o++) {
+                float *dst = y + (n0 + i) * out_sz + o * P;
+                memcpy(dst, tmp + o * ld + i * P, sizeof(float) * P);
+                if (b)
+                    for (size_t j = 0; j < P; j++)
+                        dst[j] += b[o];
+            }
+    }
+}
+
+void g2c_conv2d_forward(const G2cConv2d *c, const float *x, const float *w,
+                        const float *b, float *y)
+{
+    if (pick_fwd(c) == G2C_CONV_DIRECT)
+        forward_direct(c, x, w, b, y);
+    else
+        forward_gemm(c, x, w, b, y);
+}
+
+/* ---- backward ---------------------------------------------------------- */
+
+static void backward_db(const G2cConv2d *c, const float *dy, float *db)
+{
+    const size_t P = (size_t)g2c_conv2d_out_h(c) * g2c_conv2d_out_w(c);
+    for (int o = 0; o < c->out_c; o++) {
+        double sum = 0.0;
+        for (int n = 0; n < c->batch; n++) {
+            const float *p = dy + ((size_t)n * c->out_c + o) * P;
+            for (size_t i = 0; i < P; i++)
+                sum += p[i];
+        }
+        db[o] += (float)sum;
+    }
+}
+
+/* dw += dY * colT and/or dx += col2im(Wt * dY), sharing the folded dY. */
+static void backward_gemm(const G2cConv2d *c, const float *x, const float *w,
+                          const float *dy, float *dx, float *dw)
+{
+    const G2cPatches g = patches_of(c);
+    const size_t P = (size_t)g.oh * g.ow, K = (size_t)c->in_c * c->kernel * c->kernel;
+    const size_t in_sz = (size_t)c->in_c * c->in_h * c->in_w, out_sz = c->out_c * P;
+    const int nb = g2c_conv_fold_count(c->batch, P);
+    const size_t col_n = K * nb * P, dyf_n = nb > 1 ? out_sz * nb : 0;
+    float *col = g2c_nn_scratch(col_n + dyf_n), *dyf = col + col_n;
+    for (int n0 = 0; n0 < c->batch; n0 += nb) {
+        const int cnt = c->batch - n0 < nb ? c->batch - n0 : nb;
+        const size_t ld = cnt * P;
+        const float *D = dy + n0 * out_sz;
+        if (cnt > 1) {
+            for (int i = 0; i < cnt; i++)
+                for (int o = 0; o < c->out_c; o++)
+                    memcpy(dyf + o * ld + i * P, dy + (n0 + i) * out_sz + o * P,
+                           sizeof(float) * P);
+            D = dyf;
+        }
+        if (dw) {
+            for (int i = 0; i < cnt; i++)
+                g2c_im2col(&g, x + (n0 + i) * in_sz, col + i * P, ld);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, c->out_c,
+                        (int)K, (int)ld, 1.0f, D, (int)ld, col, (int)ld, 1.0f,
+                        dw, (int)K);
+        }
+        if (dx) {
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)K,
+                        (int)ld, c->out_c, 1.0f, w, (int)K, D, (int)ld, 0.0f,
+                        col, (int)ld);
+            for (int i = 0; i < cnt; i++)
+                g2c_col2im(&g, col + i * P, ld, dx + (n0 + i) * in_sz);
+        }
+    }
+}
+
+/* The correlation that gives dx from dy (stride 1): dy padded by q = k-1-p
+ * (zero padding: the result is dx itself) or by k-1 (reflect: the result is
+ * the gradient of the padded input, folded back afterwards). */
+typedef struct {
+    int crop;   /* 1: output is dx's h x w; 0: output is the padded input */
+    int q;      /* padding of dy */
+    int oh, ow; /* output size */
+} DxPlan;
+
+static DxPlan dx_plan(const G2cConv2d *c)
+{
+    DxPlan d;
+    d.crop = c->pad_mode == G2C_PAD_ZERO;
+    d.q = d.crop ? c->kernel - 1 - c->pad : c->kernel - 1;
+    d.oh = d.crop ? c->in_h : c->in_h + 2 * c->pad;
+    d.ow = d.crop ? c->in_w : c->in_w + 2 * c->pad;
+    return d;
+}
+
+/* wt [in_c, out_c, k, k] = w [out_c, in_c, k, k] transposed, each kernel
+ * rotated by 180 degrees. */
+static void flip_weights(const G2cConv2d *c, const float *w, float *wt)
+{
+    const int k = c->kernel, kk = k * k;
+    for (int ch = 0; ch < c->in_c; ch++)
+        for (int o = 0; o < c->out_c; o++) {
+            const float *src = w + ((size_t)o * c->in_c + ch) * kk;
+            float *dst = wt + ((size_t)ch * c->out_c + o) * kk;
+            for (int i = 0; i < kk; i++)
+                dst[i] = src[kk - 1 - i];
+        }
+}
+
+/* Add one image's correlation output (channel planes `ld` apart) to dx. */
+static void dx_accumulate(const G2cConv2d *c, DxPlan d, const float *out,
+                          size_t ld, float *dxn)
+{
+    const size_t plane = (size_t)c->in_h * c->in_w;
+    for (int ch = 0; ch < c->in_c; ch++) {
+        if (d.crop)
+            g2c_add_floats(dxn + ch * plane, out + ch * ld, plane);
+        else
+            g2c_unpad_planes_add(1, c->in_h, c->in_w, c->pad, c->pad_mode,
+                                 out + ch * ld, dxn + ch * plane);
+    }
+}
+
+static void backward_dx_tconv(const G2cConv2d *c, const float *w,
+                              const float *dy, float *dx)
+{
+    const DxPlan d = dx_plan(c);
+    const int oh = g2c_conv2d_out_h(c), ow = g2c_conv2d_out_w(c);
+    const G2cPatches g = {c->out_c, oh, ow, c->kernel, 1, d.q,
+                          d.oh, d.ow, G2C_PAD_ZERO};
+    const size_t Q = (size_t)d.oh * d.ow;
+    const size_t Kt = (size_t)c->out_c * c->kernel * c->kernel;
+    const size_t in_sz = (size_t)c->in_c * c->in_h * c->in_w;
+    const size_t out_sz = (size_t)c->out_c * oh * ow;
+    const int nb = g2c_conv_fold_count(c->batch, Q);
+    const int direct_out = d.crop && nb == 1;
+    const size_t wt_n = (size_t)c->in_c * Kt, col_n = Kt * nb * Q;
+    const size_t tmp_n = direct_out ? 0 : (size_t)c->in_c * nb * Q;
+    float *wt = g2c_nn_scratch(wt_n + col_n + tmp_n);
+    float *col = wt + wt_n, *tmp = col + col_n;
+    flip_weights(c, w, wt);
+    for (int n0 = 0; n0 < c->batch; n0 += nb) {
+        const int cnt = c->batch - n0 < nb ? c->batch - n0 : nb;
+        const size_t ld = cnt * Q;
+        for (int i = 0; i < cnt; i++)
+            g2c_im2col(&g, dy + (n0 + i) * out_sz, col + i * Q, ld);
+        if (direct_out) {
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, c->in_c,
+                        (int)ld, (int)Kt, 1.0f, wt, (int)Kt, col, (int)ld,
+                        1.0f, dx + n0 * in_sz, (int)ld);
+            continue;
+        }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, c->in_c,
+                    (int)ld, (int)Kt, 1.0f, wt, (int)Kt, col, (int)ld, 0.0f,
+                    tmp, (int)ld);
+        for (int i = 0; i < cnt; i++)
+            dx_accumulate(c, d, tmp + i * Q, ld, dx + (n0 + i) * in_sz);
+    }
+}
+
+static void backward_dx_direct(const G2cConv2d *c, const float *w,
+                               const float *dy, float *dx)
+{
+    const DxPlan d = dx_plan(c);
+    const int oh = g2c_conv2d_out_h(c), ow = g2c_conv2d_out_w(c);
+    const int hp = oh + 2 * d.q, wp = ow + 2 * d.q;
+    const size_t Q = (size_t)d.oh * d.ow;
+    const size_t in_sz = (size_t)c->in_c * c->in_h * c->in_w;
+    const size_t out_sz = (size_t)c->out_c * oh * ow;
+    const size_t wt_n = (size_t)c->in_c * c->out_c * c->kernel * c->kernel;
+    const size_t dyp_n = (size_t)c->out_c * hp * wp;
+    const size_t tmp_n = d.crop ? 0 : (size_t)c->in_c * Q;
+    float *wt = g2c_nn_scratch(wt_n + dyp_n + tmp_n);
+    float *dyp = wt + wt_n, *tmp = dyp + dyp_n;
+    flip_weights(c, w, wt);
+    for (int n = 0; n < c->batch; n++) {
+        g2c_pad_planes(c->out_c, oh, ow, d.q, G2C_PAD_ZERO, dy + n * out_sz,
+                       dyp);
+        if (d.crop) {
+            g2c_thin_conv(c->in_c, c->out_c, hp, wp, c->kernel, dyp, wt, NULL,
+                          dx + n * in_sz, 1);
+        } else {
+            g2c_thin_conv(c->in_c, c->out_c, hp, wp, c->kernel, dyp, wt, NULL,
+                          tmp, 0);
+            dx_accumulate(c, d, tmp, Q, dx + n * in_sz);
+        }
+    }
+}
+
+static void backward_dw_direct(const G2cConv2d *c, const float *x,
+                               const float *dy, float *dw)
+{
+    const int p = c->pad, hp = c->in_h + 2 * p, wp = c->in_w + 2 * p;
+    const size_t in_sz = (size_t)c->in_c * c->in_h * c->in_w;
+    const size_t out_sz =
+        (size_t)c->out_c * g2c_conv2d_out_h(c) * g2c_conv2d_out_w(c);
+    float *xp = p ? g2c_nn_scratch((size_t)c->in_c * hp * wp) : NULL;
+    for (int n = 0; n < c->batch; n++) {
+        const float *in = x + n * in_sz;
+        if (p) {
+            g2c_pad_planes(c->in_c, c->in_h, c->in_w, p, c->pad_mode, in, xp);
+            in = xp;
+        }
+        g2c_thin_conv_dw(c->out_c, c->in_c, hp, wp, c->kernel, in,
+                         dy + n * out_sz, dw);
+    }
+}
+
+void g2c_conv2d_backward(const G2cConv2d *c, const float *x, const float *w,
+                         const float *dy, float *dx, float *dw, float *db)
+{
+    if (db)
+        backward_db(c, dy, db);
+    G2cConvAlgo dx_algo = dx ? pick_dx(c) : G2C_CONV_AUTO;
+    float *dw_gemm = dw && pick_dw(c) == G2C_CONV_GEMM ? dw : NULL;
+    float *dx_gemm = dx_algo == G2C_CONV_GEMM ? dx : NULL;
+    if (dw_gemm || dx_gemm)
+        backward_gemm(c, x, w, dy, dx_gemm, dw_gemm);
+    if (dw && !dw_gemm)
+        backward_dw_direct(c, x, dy, dw);
+    if (dx_algo == G2C_CONV_TCONV)
+        backward_dx_tconv(c, w, dy, dx);
+    else if (dx_algo == G2C_CONV_DIRECT)
+        backward_dx_direct(c, w, dy, dx);
+}

@@ -1,0 +1,285 @@
+/* im2col / col2im and padding for the convolution layers.
+ *
+ * Each col row is one (channel, ky, kx) tap; within it, one output row at a
+ * time, the input row is copied (or added back) in three parts: the left
+ * border, the interior (a plain copy when the stride is 1) and the right
+ * border.  Borders are zero or mirrored like PyTorch's ReflectionPad2d. */
+#include "im2col.h"
+
+#include <string.h>
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define G2C_HAVE_AVX512_PATH 1
+#endif
+
+static int reflect_index(int i, int n)
+{
+    if (i < 0)
+        i = -i;
+    if (i >= n)
+        i = 2 * (n - 1) - i - 1;
+    return i;
+}
+
+/* Output columns [lo, hi) whose input column ox*s - p + kx lies inside. */
+typedef struct {
+    int lo, hi;
+} Span;
+
+static int clamp_int(int v, int lo, int hi)
+{
+    return v < lo ? lo : v > hi ? hi : v;
+}
+
+static Span interior(const G2cPatches *g, int kx)
+{
+    int s = g->stride, first = g->pad - kx, past = g->w + g->pad - kx;
+    Span sp;
+    sp.lo = first <= 0 ? 0 : (first + s - 1) / s;
+    sp.hi = past <= 0 ? 0 : (past + s - 1) / s;
+    sp.lo = clamp_int(sp.lo, 0, g->ow);
+    sp.hi = clamp_int(sp.hi, sp.lo, g->ow);
+    return sp;
+}
+
+/* ---- row kernels ----------------------------------------------------- */
+
+static void add_row_generic(float *restrict d, const float *restrict s, int n)
+{
+    for (int i = 0; i < n; i++)
+        d[i] += s[i];
+}
+
+#ifdef G2C_HAVE_AVX512_PATH
+__attribute__((target("avx512f"))) static void
+add_row_avx512(float *restrict d, const float *restrict s, int n)
+{
+    int i = 0;
+    for (; i + 16 <= n; i += 16)
+        _mm512_storeu_ps(d + i, _mm512_add_ps(_mm512_loadu_ps(d + i),
+                                              _mm512_loadu_ps(s + i)));
+    if (i < n) {
+        __mmask16 m = (__mmask16)((1u << (n - i)) - 1);
+        __m512 a = _mm512_maskz_loadu_ps(m, d + i);
+        __m512 b = _mm512_maskz_loadu_ps(m, s + i);
+        _mm512_mask_storeu_ps(d + i, m, _mm512_add_ps(a, b));
+    }
+}
+
+/* Every other element: the stride-2 interior of a row. */
+__attribute__((target("avx512f"))) static void
+gather2_avx512(float *restrict d, const float *restrict s, int n)
+{
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18,
+                                           20, 22, 24, 26, 28, 30);
+    int i = 0;
+    for (; i + 16 <= n && 2 * i + 32 <= 2 * n - 1; i += 16) {
+        __m512 a = _mm512_loadu_ps(s + 2 * i);
+        __m512 b = _mm512_loadu_ps(s + 2 * i + 16);
+        _mm512_storeu_ps(d + i, _mm512_permutex2var_ps(a, even, b));
+    }
+    for (; i < n; i++)
+        d[i] = s[2 * i];
+}
+#endif
+
+static int use_avx512(void)
+{
+#ifdef G2C_HAVE_AVX512_PATH
+    return __builtin_cpu_supports("avx512f") && !g2c_conv_tuning.generic;
+#else
+    return 0;
+#endif
+}
+
+static void add_row(float *restrict d, const float *restrict s, int n)
+{
+#ifdef G2C_HAVE_AVX512_PATH
+    if (use_avx512()) {
+        add_row_avx512(d, s, n);
+        return;
+    }
+#endif
+    add_row_generic(d, s, n);
+}
+
+static void gather_strided(float *restrict d, const float *restrict s, int n,
+                           int stride)
+{
+#ifdef G2C_HAVE_AVX512_PATH
+    if (stride == 2 && use_avx512()) {
+        gather2_avx512(d, s, n);
+        return;
+    }
+#endif
+    for (int i = 0; i < n; i++)
+        d[i] = s[(size_t)i * stride];
+}
+
+void g2c_add_floats(float *d, const float *s, size_t n)
+{
+    while (n > 0) {
+        int step = n > (1u << 30) ? 1 << 30 : (int)n;
+        add_row(d, s, step);
+        d += step;
+        s += step;
+        n -= (size_t)step;
+    }
+}
+
+/* ---- im2col ---------------------------------------------------------- */
+
+/* One output row of one tap: dst[ox] = src[ox*s - p + kx] for all ox. */
+static void gather_row(const G2cPatches *g, Span sp, int kx,
+                       const float *src, float *dst)
+{
+    int s = g->stride, off = kx - g->pad;
+    for (int ox = 0; ox < sp.lo; ox++)
+        dst[ox] = g->mode == G2C_PAD_ZERO
+                      ? 0.0f
+                      : src[reflect_index(ox * s + off, g->w)];
+    if (sp.hi > sp.lo) {
+        const float *from = src + sp.lo * s + off;
+        if (s == 1)
+            memcpy(dst + sp.lo, from, sizeof(float) * (size_t)(sp.hi - sp.lo));
+        else
+            gather_strided(dst + sp.lo, from, sp.hi - sp.lo, s);
+    }
+    for (int ox = sp.hi; ox < g->ow; ox++)
+        dst[ox] = g->mode == G2C_PAD_ZERO
+                      ? 0.0f
+                      : src[reflect_index(ox * s + off, g->w)];
+}
+
+void g2c_im2col(const G2cPatches *g, const float *x, float *col, size_t ld)
+{
+    const int k = g->k;
+    for (int ch = 0; ch < g->c; ch++) {
+        const float *plane = x + (size_t)ch * g->h * g->w;
+        for (int ky = 0; ky < k; ky++) {
+            for (int kx = 0; kx < k; kx++) {
+                Span sp = interior(g, kx);
+                float *row = col + (size_t)((ch * k + ky) * k + kx) * ld;
+                for (int oy = 0; oy < g->oh; oy++) {
+                    float *dst = row + (size_t)oy * g->ow;
+                    int iy = oy * g->stride - g->pad + ky;
+                    if (iy < 0 || iy >= g->h) {
+                        if (g->mode == G2C_PAD_ZERO) {
+                            memset(dst, 0, sizeof(float) * (size_t)g->ow);
+                            continue;
+                        }
+                        iy = reflect_index(iy, g->h);
+                    }
+                    gather_row(g, sp, kx, plane + (size_t)iy * g->w, dst);
+                }
+            }
+        }
+    }
+}
+
+/* ---- col2im ---------------------------------------------------------- */
+
+static void scatter_row(const G2cPatches *g, Span sp, int kx,
+                        const float *src, float *dst)
+{
+    int s = g->stride, off = kx - g->pad;
+    if (g->mode == G2C_PAD_REFLECT)
+        for (int ox = 0; ox < sp.lo; ox++)
+            dst[reflect_index(ox * s + off, g->w)] += src[ox];
+    if (sp.hi > sp.lo) {
+        float *to = dst + sp.lo * s + off;
+        int n = sp.hi - sp.lo;
+        if (s == 1)
+            add_row(to, src + sp.lo, n);
+        else
+            for (int i = 0; i < n; i++)
+                to[(size_t)i * s] += src[sp.lo + i];
+    }
+    if (g->mode == G2C_PAD_REFLECT)
+        for (int ox = sp.hi; ox < g->ow; ox++)
+            dst[reflect_index(ox * s + off, g->w)] += src[ox];
+}
+
+void g2c_col2im(const G2cPatches *g, const float *col, size_t ld, float *x)
+{
+    const int k = g->k;
+    /* Channel outermost so one plane of x stays in cache while all its taps
+     * are added; the order of additions per element is fixed, so results do
+     * not depend on anything but the inputs. */
+    for (int ch = 0; ch < g->c; ch++) {
+        float *plane = x + (size_t)ch * g->h * g->w;
+        for (int ky = 0; ky < k; ky++) {
+            for (int kx = 0; kx < k; kx++) {
+                Span sp = interior(g, kx);
+                const float *row = col + (size_t)((ch * k + ky) * k + kx) * ld;
+                for (int oy = 0; oy < g->oh; oy++) {
+                    int iy = oy * g->stride - g->pad + ky;
+                    if (iy < 0 || iy >= g->h) {
+                        if (g->mode == G2C_PAD_ZERO)
+                            continue;
+                        iy = reflect_index(iy, g->h);
+                    }
+                    scatter_row(g, sp, kx, row + (size_t)oy * g->ow,
+                                plane + (size_t)iy * g->w);
+                }
+            }
+        }
+    }
+}
+
+/* ---- explicit padding ------------------------------------------------ */
+
+void g2c_pad_planes(int c, int h, int w, int p, G2cPadMode mode,
+                    const float *x, float *xp)
+{
+    const int hp = h + 2 * p, wp = w + 2 * p;
+    for (int ch = 0; ch < c; ch++) {
+        const float *src = x + (size_t)ch * h * w;
+        float *dst = xp + (size_t)ch * hp * wp;
+        for (int y = 0; y < hp; y++) {
+            float *d = dst + (size_t)y * wp;
+            int iy = y - p;
+            if (iy < 0 || iy >= h) {
+                if (mode == G2C_PAD_ZERO) {
+                    memset(d, 0, sizeof(float) * (size_t)wp);
+                    continue;
+                }
+                iy = reflect_index(iy, h);
+            }
+            const float *s = src + (size_t)iy * w;
+            for (int xx = 0; xx < p; xx++)
+                d[xx] = mode == G2C_PAD_ZERO ? 0.0f : s[reflect_index(xx - p, w)];
+            memcpy(d + p, s, sizeof(float) * (size_t)w);
+            for (int xx = p + w; xx < wp; xx++)
+                d[xx] = mode == G2C_PAD_ZERO ? 0.0f : s[reflect_index(xx - p, w)];
+        }
+    }
+}
+
+void g2c_unpad_planes_add(int c, int h, int w, int p, G2cPadMode mode,
+                          const float *dxp, float *dx)
+{
+    const int hp = h + 2 * p, wp = w + 2 * p;
+    for (int ch = 0; ch < c; ch++) {
+        const float *src = dxp + (size_t)ch * hp * wp;
+        float *dst = dx + (size_t)ch * h * w;
+        for (int y = 0; y < hp; y++) {
+            const float *s = src + (size_t)y * wp;
+            int iy = y - p;
+            if (iy < 0 || iy >= h) {
+                if (mode == G2C_PAD_ZERO)
+                    continue;
+                iy = reflect_index(iy, h);
+            }
+            float *d = dst + (size_t)iy * w;
+            if (mode == G2C_PAD_REFLECT)
+                for (int xx = 0; xx < p; xx++)
+                    d[reflect_index(xx - p, w)] += s[xx];
+            add_row(d, s + p, w);
+            if (mode == G2C_PAD_REFLECT)
+                for (int xx = p + w; xx < wp; xx++)
+                    d[reflect_index(xx - p, w)] += s[xx];
+        }
+    }
+}

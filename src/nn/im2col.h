@@ -1,0 +1,79 @@
+/* Private helpers of the convolution layers (conv2d.c, convt2d.c):
+ * im2col / col2im, padding, per-thread scratch, the thin direct kernels,
+ * and the knobs that tests and the benchmark use to force one algorithm. */
+#ifndef G2C_NN_IM2COL_H
+#define G2C_NN_IM2COL_H
+
+#include <stddef.h>
+
+#include "g2c/nn.h"
+
+/* Geometry of one image's patches: c planes of h x w, a k x k window moved
+ * by `stride` over the input padded by `pad`, giving oh x ow positions. */
+typedef struct {
+    int c, h, w;
+    int k, stride, pad;
+    int oh, ow;
+    G2cPadMode mode;
+} G2cPatches;
+
+/* col row r = (ch * k + ky) * k + kx holds the oh*ow window values; rows are
+ * `ld` floats apart (ld > oh*ow when several images share one matrix). */
+void g2c_im2col(const G2cPatches *g, const float *x, float *col, size_t ld);
+/* The adjoint: ADDS every col entry into the x element it was read from
+ * (reflected entries land on the pixel they mirror). */
+void g2c_col2im(const G2cPatches *g, const float *col, size_t ld, float *x);
+
+/* Copy x [c, h, w] into xp [c, h + 2p, w + 2p] with zero or reflect border. */
+void g2c_pad_planes(int c, int h, int w, int p, G2cPadMode mode,
+                    const float *x, float *xp);
+/* Adjoint of g2c_pad_planes: ADDS dxp back into dx. */
+void g2c_unpad_planes_add(int c, int h, int w, int p, G2cPadMode mode,
+                          const float *dxp, float *dx);
+
+/* d[i] += s[i] for n elements (vectorized where the CPU allows). */
+void g2c_add_floats(float *d, const float *s, size_t n);
+
+/* Direct stride-1 correlation for few output channels (m <= G2C_THIN_MAX):
+ * y[o] (oh x ow, ow = wp - k + 1) = bias[o] (0 if NULL) + sum over c, ky,
+ * kx of w[o, c, ky, kx] * xp[c, oy + ky, ox + kx].  accumulate=1 adds the
+ * result into y instead of writing it.  w is [m, c, k, k]. */
+enum { G2C_THIN_MAX = 4 };
+void g2c_thin_conv(int m, int c, int hp, int wp, int k, const float *xp,
+                   const float *w, const float *bias, float *y,
+                   int accumulate);
+/* dw[o, c, ky, kx] += sum over oy, ox of dy[o, oy, ox] * xp[c, oy+ky, ox+kx]
+ * for m <= G2C_THIN_MAX output planes of oh x ow. */
+void g2c_thin_conv_dw(int m, int c, int hp, int wp, int k, const float *xp,
+                      const float *dy, float *dw);
+
+/* Per-thread scratch: at least n floats, 64-byte aligned, contents
+ * undefined, valid until this thread's next call.  Grows, never shrinks, so
+ * a training loop allocates only during its first step.  The layers have no
+ * error path, so running out of memory here aborts with a message. */
+float *g2c_nn_scratch(size_t n);
+
+/* Algorithm choice.  AUTO picks by shape; the others force one path where
+ * it applies (tests cover each path; the benchmark compares them). */
+typedef enum {
+    G2C_CONV_AUTO = 0,
+    G2C_CONV_GEMM,   /* im2col + sgemm (dx: sgemm + col2im) */
+    G2C_CONV_DIRECT, /* thin direct kernels (stride 1, few channels) */
+    G2C_CONV_TCONV,  /* dx as a stride-1 correlation of dy: im2col + sgemm */
+} G2cConvAlgo;
+
+typedef struct {
+    G2cConvAlgo fwd, dw, dx;
+    /* Images folded into one sgemm: enough to reach this many columns. */
+    int fold_cols;
+    /* 1: plain C loops even where AVX-512 is there (tests of both). */
+    int generic;
+} G2cConvTuning;
+
+/* Process-wide knobs; change only while no convolution runs. */
+extern G2cConvTuning g2c_conv_tuning;
+
+/* How many images of `cols` output columns each go into one sgemm. */
+int g2c_conv_fold_count(int batch, size_t cols);
+
+#endif

@@ -1,0 +1,159 @@
+/* SGD with momentum and Adam, with PyTorch 1.13's update rules and operation
+ * order (torch/optim/sgd.py and adam.py, single-tensor path), so that a g2c
+ * run and a PyTorch run from the same state take the same steps.
+ *
+ * fmaf() stands where ATen's vectorized CPU kernels fuse: `a.add(b, alpha)`
+ * is fmadd(b, alpha, a), and addcmul's `a + s*t1*t2` is contracted to
+ * fma(s*t1, t2, a).  With them the trajectories in tests/nn/test-optim-torch
+ * are bit-identical to torch's; fmaf is correctly rounded everywhere, so
+ * results do not depend on the CPU. */
+#include "decimal.h"
+
+#include "g2c/error.h"
+#include "g2c/nn.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static float *alloc_state(size_t n)
+{
+    size_t bytes = (n ? n : 16) * sizeof(float);
+    bytes = (bytes + 63) / 64 * 64;
+    float *s = aligned_alloc(64, bytes);
+    if (s)
+        memset(s, 0, bytes);
+    return s;
+}
+
+static int check_config(const G2cOptConfig *c)
+{
+    if (c->kind != G2C_OPT_SGD && c->kind != G2C_OPT_ADAM)
+        return g2c_error("unknown optimizer kind %d", (int)c->kind);
+    if (!(c->lr >= 0) || !(c->weight_decay >= 0))
+        return g2c_error("optimizer: lr %g and weight_decay %g must be >= 0",
+                         c->lr, c->weight_decay);
+    if (c->kind == G2C_OPT_SGD && !(c->momentum >= 0))
+        return g2c_error("SGD: momentum %g must be >= 0", c->momentum);
+    if (c->kind == G2C_OPT_ADAM &&
+        (!(c->beta1 >= 0 && c->beta1 < 1) || !(c->beta2 >= 0 && c->beta2 < 1) ||
+         !(c->eps >= 0)))
+        return g2c_error("Adam: betas (%g, %g) must be in [0, 1), eps %g >= 0",
+                         c->beta1, c->beta2, c->eps);
+    return 0;
+}
+
+int g2c_optim_init(G2cOptimizer *o, G2cParams *p, G2cOptConfig cfg)
+{
+    memset(o, 0, sizeof *o);
+    if (!p->data)
+        return g2c_error("optimizer: parameters are not finalized");
+    if (check_config(&cfg) != 0)
+        return -1;
+    o->cfg = cfg;
+    o->params = p;
+    int need_m = cfg.kind == G2C_OPT_ADAM || cfg.momentum != 0;
+    if (need_m && !(o->m = alloc_state(p->total)))
+        return g2c_error("optimizer: out of memory");
+    if (cfg.kind == G2C_OPT_ADAM && !(o->v = alloc_state(p->total))) {
+        g2c_optim_free(o);
+        return g2c_error("optimizer: out of memory");
+    }
+    return 0;
+}
+
+void g2c_optim_free(G2cOptimizer *o)
+{
+    free(o->m);
+    free(o->v);
+    o->m = o->v = NULL;
+    o->params = NULL;
+    o->step = 0;
+}
+
+/* torch.optim.SGD, dampening 0, nesterov off: d = g + wd*w; the momentum
+ * buffer starts as a copy of d on the first step, then buf = mu*buf + d. */
+static void sgd_tensor(const G2cOptimizer *o, size_t n, float *w,
+                       const float *g, float *buf, float lr)
+{
+    const float wd = o->cfg.weight_decay, mu = o->cfg.momentum;
+    const float neg_lr = -lr;
+    for (size_t i = 0; i < n; i++) {
+        float d = g[i];
+        if (wd != 0)
+            d = fmaf(wd, w[i], d);
+        if (buf) {
+            buf[i] = o->step == 1 ? d : buf[i] * mu + d;
+            d = buf[i];
+        }
+        w[i] = fmaf(neg_lr, d, w[i]);
+    }
+}
+
+typedef struct {
+    float wd, beta1, one_minus_beta1, beta2, one_minus_beta2;
+    float bc2_sqrt, eps, neg_step_size;
+} AdamCoef;
+
+/* The scalars of one Adam step, rounded to float where PyTorch hands them
+ * to a float kernel. */
+static AdamCoef adam_coef(const G2cOptimizer *o, float lr)
+{
+    const double b1 = g2c_typed_value(o->cfg.beta1);
+    const double b2 = g2c_typed_value(o->cfg.beta2);
+    const double t = (double)(float)o->step; /* torch keeps step as float32 */
+    const double bc1 = 1.0 - pow(b1, t), bc2 = 1.0 - pow(b2, t);
+    AdamCoef c;
+    c.wd = o->cfg.weight_decay;
+    c.beta1 = (float)b1;
+    c.one_minus_beta1 = (float)(1.0 - b1);
+    c.beta2 = (float)b2;
+    c.one_minus_beta2 = (float)(1.0 - b2);
+    c.bc2_sqrt = (float)sqrt(bc2);
+    c.eps = (float)g2c_typed_value(o->cfg.eps);
+    c.neg_step_size = (float)-(g2c_typed_value(lr) / bc1);
+    return c;
+}
+
+/* torch.optim.Adam (amsgrad off): g += wd*w; m = b1*m + (1-b1)*g;
+ * v = b2*v + (1-b2)*g*g; w -= step_size * m / (sqrt(v)/sqrt(bc2) + eps). */
+static void adam_tensor(const AdamCoef *c, size_t n, float *w, const float *g,
+                        float *m, float *v)
+{
+    for (size_t i = 0; i < n; i++) {
+        float gi = g[i];
+        if (c->wd != 0)
+            gi = fmaf(c->wd, w[i], gi);
+        m[i] = m[i] * c->beta1;
+        m[i] = fmaf(c->one_minus_beta1, gi, m[i]);
+        v[i] = v[i] * c->beta2;
+        v[i] = fmaf(c->one_minus_beta2 * gi, gi, v[i]);
+        float denom = sqrtf(v[i]) / c->bc2_sqrt + c->eps;
+        w[i] = w[i] + c->neg_step_size * m[i] / denom;
+    }
+}
+
+/* One step count for the whole optimizer: a tensor frozen for some steps
+ * still sees the global count in Adam's bias correction (PyTorch counts per
+ * parameter); the header has no per-tensor counter. */
+void g2c_optim_step(G2cOptimizer *o, float lr)
+{
+    G2cParams *p = o->params;
+    if (!p || !p->data)
+        return;
+    o->step++;
+    AdamCoef c;
+    if (o->cfg.kind == G2C_OPT_ADAM)
+        c = adam_coef(o, lr);
+    for (int i = 0; i < p->count; i++) {
+        const G2cTensorInfo *t = &p->tensors[i];
+        if (!t->trainable || t->frozen)
+            continue;
+        float *w = p->data + t->offset;
+        const float *g = p->grad + t->offset;
+        if (o->cfg.kind == G2C_OPT_ADAM)
+            adam_tensor(&c, t->numel, w, g, o->m + t->offset, o->v + t->offset);
+        else
+            sgd_tensor(o, t->numel, w, g, o->m ? o->m + t->offset : NULL, lr);
+    }
+}

@@ -1,0 +1,171 @@
+/* 2-D pooling with PyTorch semantics (ceil_mode=False): max pool treats the
+ * padding as -inf, so a padded border never wins; average pool counts the
+ * padding in its divisor (count_include_pad=True). */
+#include "g2c/nn.h"
+
+#include <math.h>
+
+static int pool_out(int in, const G2cPool2d *p)
+{
+    int span = in + 2 * p->pad - p->kernel;
+    return span < 0 ? 0 : span / p->stride + 1;
+}
+
+int g2c_pool2d_out_h(const G2cPool2d *p)
+{
+    return pool_out(p->in_h, p);
+}
+
+int g2c_pool2d_out_w(const G2cPool2d *p)
+{
+    return pool_out(p->in_w, p);
+}
+
+/* The window of output o along one axis, clipped to the input. */
+static void window(int o, int in, const G2cPool2d *p, int *lo, int *hi)
+{
+    int start = o * p->stride - p->pad;
+    int end = start + p->kernel;
+    *lo = start < 0 ? 0 : start;
+    *hi = end > in ? in : end;
+}
+
+void g2c_maxpool2d_forward(const G2cPool2d *p, const float *x, float *y,
+                           int32_t *argmax)
+{
+    int oh = g2c_pool2d_out_h(p), ow = g2c_pool2d_out_w(p);
+    size_t in_plane = (size_t)p->in_h * p->in_w;
+    size_t out_plane = (size_t)oh * ow;
+    for (size_t pl = 0; pl < (size_t)p->batch * p->c; pl++) {
+        const float *xp = x + pl * in_plane;
+        float *yp = y + pl * out_plane;
+        int32_t *ap = argmax + pl * out_plane;
+        for (int oy = 0; oy < oh; oy++) {
+            int y0, y1;
+            window(oy, p->in_h, p, &y0, &y1);
+            for (int ox = 0; ox < ow; ox++) {
+                int x0, x1;
+                window(ox, p->in_w, p, &x0, &x1);
+                /* Strict '>' keeps the first maximum on ties; a NaN wins
+                 * and propagates (the last one), as in PyTorch's kernel. */
+                int32_t best = y0 * p->in_w + x0;
+                float m = -INFINITY;
+                for (int iy = y0; iy < y1; iy++) {
+                    const float *row = xp + (size_t)iy * p->in_w;
+                    for (int ix = x0; ix < x1; ix++) {
+                        float v = row[ix];
+                        if (v > m || isnan(v)) {
+                            m = v;
+                            best = iy * p->in_w + ix;
+                        }
+                    }
+                }
+                yp[oy * ow + ox] = m;
+                ap[oy * ow + ox] = best;
+            }
+        }
+    }
+}
+
+void g2c_maxpool2d_backward(const G2cPool2d *p, const int32_t *argmax,
+                            const float *dy, float *dx)
+{
+    if (!dx)
+        return;
+    size_t in_plane = (size_t)p->in_h * p->in_w;
+    size_t out_plane =
+        (size_t)g2c_pool2d_out_h(p) * g2c_pool2d_out_w(p);
+    for (size_t pl = 0; pl < (size_t)p->batch * p->c; pl++) {
+        float *dxp = dx + pl * in_plane;
+        const float *dyp = dy + pl * out_plane;
+        const int32_t *ap = argmax + pl * out_plane;
+        for (size_t o = 0; o < out_plane; o++)
+            dxp[ap[o]] += dyp[o];
+    }
+}
+
+/* PyTorch's divisor: the window clipped to the padded input, not to the
+ * input itself.  With ceil_mode=False that is always kernel^2, but computing
+ * it keeps the rule visible. */
+static int avg_divisor(int oy, int ox, const G2cPool2d *p)
+{
+    int ys = oy * p->stride - p->pad, xs = ox * p->stride - p->pad;
+    int ye = ys + p->kernel, xe = xs + p->kernel;
+    if (ye > p->in_h + p->pad)
+        ye = p->in_h + p->pad;
+    if (xe > p->in_w + p->pad)
+        xe = p->in_w + p->pad;
+    return (ye - ys) * (xe - xs);
+}
+
+void g2c_avgpool2d_forward(const G2cPool2d *p, const float *x, float *y)
+{
+    int oh = g2c_pool2d_out_h(p), ow = g2c_pool2d_out_w(p);
+    size_t in_plane = (size_t)p->in_h * p->in_w;
+    size_t out_plane = (size_t)oh * ow;
+    for (size_t pl = 0; pl < (size_t)p->batch * p->c; pl++) {
+        const float *xp = x + pl * in_plane;
+        float *yp = y + pl * out_plane;
+        for (int oy = 0; oy < oh; oy++) {
+            int y0, y1;
+            window(oy, p->in_h, p, &y0, &y1);
+            for (int ox = 0; ox < ow; ox++) {
+                int x0, x1;
+                window(ox, p->in_w, p, &x0, &x1);
+                float s = 0.0f;
+                for (int iy = y0; iy < y1; iy++)
+                    for (int ix = x0; ix < x1; ix++)
+                        s += xp[(size_t)iy * p->in_w + ix];
+                yp[oy * ow + ox] = s / (float)avg_divisor(oy, ox, p);
+            }
+        }
+    }
+}
+
+void g2c_avgpool2d_backward(const G2cPool2d *p, const float *dy, float *dx)
+{
+    if (!dx)
+        return;
+    int oh = g2c_pool2d_out_h(p), ow = g2c_pool2d_out_w(p);
+    size_t in_plane = (size_t)p->in_h * p->in_w;
+    size_t out_plane = (size_t)oh * ow;
+    for (size_t pl = 0; pl < (size_t)p->batch * p->c; pl++) {
+        float *dxp = dx + pl * in_plane;
+        const float *dyp = dy + pl * out_plane;
+        for (int oy = 0; oy < oh; oy++) {
+            int y0, y1;
+            window(oy, p->in_h, p, &y0, &y1);
+            for (int ox = 0; ox < ow; ox++) {
+                int x0, x1;
+                window(ox, p->in_w, p, &x0, &x1);
+                float g = dyp[oy * ow + ox] / (float)avg_divisor(oy, ox, p);
+                for (int iy = y0; iy < y1; iy++)
+                    for (int ix = x0; ix < x1; ix++)
+                        dxp[(size_t)iy * p->in_w + ix] += g;
+            }
+        }
+    }
+}
+
+void g2c_gap_forward(int n, int c, int hw, const float *x, float *y)
+{
+    for (size_t pl = 0; pl < (size_t)n * c; pl++) {
+        const float *xp = x + pl * hw;
+        double s = 0.0;
+        for (int i = 0; i < hw; i++)
+            s += xp[i];
+        y[pl] = (float)(s / hw);
+    }
+}
+
+void g2c_gap_backward(int n, int c, int hw, const float *dy, float *dx)
+{
+    if (!dx)
+        return;
+    for (size_t pl = 0; pl < (size_t)n * c; pl++) {
+        float g = dy[pl] / (float)hw;
+        float *dxp = dx + pl * hw;
+        for (int i = 0; i < hw; i++)
+            dxp[i] += g;
+    }
+}

@@ -1,0 +1,127 @@
+/* Internals of the synthetic tissue generator, shared by synth*.c.
+ *
+ * Rendering has two halves.  The geometry (synth-world.c) turns the scene
+ * into a list of primitives - tubules, vessels, glomerular capillaries,
+ * glomeruli, nuclei - using only the seed, never the stain.  The raster
+ * (synth-raster.c) paints them tile by tile into "material" densities (how
+ * much nucleus, membrane, matrix, collagen ... a pixel holds), and the
+ * stain (synth.c) turns densities into colour by Beer-Lambert absorption.
+ * So every stain shows exactly the same tissue.
+ */
+#ifndef G2C_SYNTH_PRIVATE_H
+#define G2C_SYNTH_PRIVATE_H
+
+#include "g2c/synth.h"
+
+#include <stdint.h>
+
+/* What a pixel is made of; each stain gives each material a colour. */
+enum {
+    M_STROMA, /* loose interstitial matrix */
+    M_CYTO,   /* cytoplasm */
+    M_NUC,    /* nuclear chromatin */
+    M_BM,     /* basement membranes: tubular, glomerular, Bowman's capsule */
+    M_MATRIX, /* mesangial and sclerotic matrix */
+    M_COLL,   /* fibrous collagen: fibrosis, sclerosis */
+    M_RBC,    /* red blood cells */
+    M_BRUSH,  /* proximal tubule brush border */
+    M_COUNT
+};
+
+/* Primitive kinds, in the order they are painted. */
+enum { P_TUBULE, P_VESSEL, P_GCAP, P_GLOM, P_NUCLEUS, P_KIND_COUNT };
+
+typedef struct {
+    float cx, cy;         /* centre, pixels */
+    float a, b;           /* semi-axes, pixels */
+    float cs, sn;         /* orientation of the a axis */
+    float x0, y0, x1, y1; /* bounding box, pixels */
+    float v[8];           /* kind specific, see synth-world.c */
+    uint32_t hash;        /* per-primitive texture seed */
+    int32_t glom;         /* P_GLOM: index into the world's glomeruli */
+    uint8_t kind;
+    uint8_t flag;
+} SynthPrim;
+
+/* A glomerulus with everything the raster needs derived from its seed. */
+typedef struct {
+    float cx, cy, R;      /* centre, capsule radius (pixels) */
+    int cls;              /* G2cGlomClass */
+    float tuft;           /* tuft radius / R */
+    /* Outline harmonics: amplitude and cos/sin of the phase. */
+    float lobe_amp[3], lobe_pc[3], lobe_ps[3];
+    int lobe_k[3];                  /* 3..6 */
+    float cap_amp[2], cap_pc[2], cap_ps[2]; /* capsule wobble, k = 2, 3 */
+    float dir_x, dir_y;   /* ss: centre direction of the sclerosed segment */
+    float cos_half;       /* ss: cosine of its half width */
+    float capsule_px;     /* capsule membrane half thickness, pixels */
+    float fibrosis_px;    /* periglomerular collagen band e-folding width */
+    float fibrosis_amp;
+} SynthGlom;
+
+typedef struct {
+    uint64_t seed;
+    int width, height;
+    float ppu;            /* pixels per µm */
+    /* The tissue field (positive inside) and the slow stain-strength
+     * variation, sampled every `step` pixels for bilinear lookup. */
+    int step, grid_w, grid_h;
+    float *field, *vary;
+    SynthGlom *gloms;
+    int glom_count;
+    SynthPrim *prims;
+    int prim_count, prim_capacity;
+} SynthWorld;
+
+/* ---- synth-noise.c ---- */
+uint32_t synth_hash3(uint32_t seed, int32_t x, int32_t y);
+float synth_hash01(uint32_t seed, int32_t x, int32_t y); /* [0, 1) */
+float synth_value_noise(uint32_t seed, float x, float y); /* [-1, 1], smooth */
+float synth_fbm(uint32_t seed, float x, float y, int octaves);
+
+/* The analytic tissue field of a field: > 0 inside the tissue.  Depends on
+ * the seed and the size only. */
+typedef struct {
+    int count;
+    float cx[6], cy[6], ia[6], ib[6], cs[6], sn[6];
+    uint32_t noise_seed;
+    float noise_scale; /* 1 / wavelength in pixels */
+    float edge_px;     /* field units per pixel near the edge, for anti-aliasing */
+} SynthTissue;
+
+void synth_tissue_init(SynthTissue *t, uint64_t seed, int width, int height, float ppu);
+float synth_tissue_field(const SynthTissue *t, float x, float y);
+/* 0..1 coverage from a field value */
+float synth_tissue_cover(const SynthTissue *t, float field);
+
+/* ---- synth-world.c ---- */
+int synth_world_build(SynthWorld *w, const G2cSynthScene *scene);
+void synth_world_free(SynthWorld *w);
+
+/* Glomerular shape, shared by the geometry (where nuclei and capillaries
+ * go) and the raster (what each pixel is). */
+float synth_glom_tuft_radius(const SynthGlom *g, float cos_t, float sin_t);
+float synth_glom_capsule_radius(const SynthGlom *g, float cos_t, float sin_t);
+/* Sclerosis weight 0..1 at offset (dx, dy) from the centre, distance r. */
+float synth_glom_sclerosis(const SynthGlom *g, float dx, float dy, float r);
+
+/* ---- synth-raster.c ---- */
+enum { SYNTH_TILE = 128 };
+
+typedef struct {
+    float m[M_COUNT][SYNTH_TILE * SYNTH_TILE];
+    float tissue[SYNTH_TILE * SYNTH_TILE];
+    float vary[SYNTH_TILE * SYNTH_TILE];
+    float glassy[SYNTH_TILE * SYNTH_TILE]; /* sclerosis: less texture */
+    float hole[SYNTH_TILE * SYNTH_TILE];   /* glomerular capillary lumens */
+    float wall[SYNTH_TILE * SYNTH_TILE];
+    float rbc[SYNTH_TILE * SYNTH_TILE];
+} SynthTile;
+
+/* Paint the materials of the tile whose top-left pixel is (x0, y0); w, h
+ * are its size (<= SYNTH_TILE).  prims lists the primitives that touch it,
+ * in painting order. */
+void synth_raster_tile(const SynthWorld *w, SynthTile *t, int x0, int y0, int tw, int th,
+                       const int32_t *prims, int count);
+
+#endif

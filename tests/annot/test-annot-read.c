@@ -1,0 +1,2 @@
+#include "annot-test.h"
+int main(void) { return g2c_test_finish("annot-read"); }
