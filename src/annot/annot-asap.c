@@ -72,7 +72,7 @@ static int read_annotations(const char *path, xmlNode *list, int *index,
         ++*index;
         if (read_annotation(n, *index, &a) < 0) {
             char *name = g2c_annot_xml_attr(n, "Name");
-            g2c_error_prefix("%s:%ld: annotation %d%s%.60s%s: ", path, xmlGetLineNo(n),
+            g2c_error_prefix("%s:%ld: annotation %d%s%.60s%s: ", path, g2c_annot_xml_line(n),
                              *index, name ? " (" : "", name ? name : "", name ? ")" : "");
             free(name);
             return -1;

@@ -124,7 +124,7 @@ static int read_layer(const char *path, xmlNode *annotation, int index,
             G2cAnnotation a;
             if (read_region(region, annotation, annotation_id, region_id, &a) < 0)
                 return g2c_error_prefix("%s:%ld: annotation %s, region %s: ", path,
-                                        xmlGetLineNo(region), annotation_id, region_id);
+                                        g2c_annot_xml_line(region), annotation_id, region_id);
             if (g2c_annot_list_push(out, &a) < 0)
                 return g2c_error_prefix("%s: ", path);
         }

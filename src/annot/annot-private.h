@@ -41,6 +41,8 @@ xmlNode *g2c_annot_xml_next(xmlNode *node, xmlNode *prev, const char *name);
 /* Attribute value as a malloc'd string (free with free()), NULL if absent. */
 char *g2c_annot_xml_attr(xmlNode *node, const char *name);
 int g2c_annot_xml_is(const xmlNode *node, const char *name);
+/* The line of an element (right past 65535, unlike xmlGetLineNo in 2.9). */
+long g2c_annot_xml_line(const xmlNode *node);
 /* Add the X, Y attributes of list's `element` children (<Vertex X= Y=/>)
  * to b.  Errors "Vertex 3 (line 40): X 'a' is not a number".
  * decimal_comma also takes "12,5" for 12.5. */

@@ -4,14 +4,19 @@
  * locked down: XML_PARSE_NONET (never fetch anything) and no
  * XML_PARSE_NOENT / XML_PARSE_DTDLOAD (entities are not substituted and no
  * external DTD or entity is loaded), with libxml2's default size limits.
+ * libxml2 2.9 keeps element line numbers in 16 bits, and ImageScope writes
+ * a line per vertex, so each element's line is also noted in its _private
+ * field as it is parsed (g2c_annot_xml_line reads it back).
  * libxml2 would otherwise print its errors on stderr; we silence that and
  * keep the first error, with its line, for our own message. */
 #include "annot-private.h"
 #include "g2c/error.h"
 
+#include <libxml/SAX2.h>
 #include <libxml/parser.h>
 #include <libxml/xmlerror.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +50,26 @@ static void keep_first_error(void *data, XmlErrorArg err)
         first->message[--n] = '\0';
 }
 
+static void start_element_noting_line(void *data, const xmlChar *localname,
+                                      const xmlChar *prefix, const xmlChar *uri,
+                                      int nb_namespaces, const xmlChar **namespaces,
+                                      int nb_attributes, int nb_defaulted,
+                                      const xmlChar **attributes)
+{
+    xmlParserCtxt *ctxt = data;
+    xmlSAX2StartElementNs(data, localname, prefix, uri, nb_namespaces, namespaces,
+                          nb_attributes, nb_defaulted, attributes);
+    if (ctxt->node && ctxt->input)
+        ctxt->node->_private = (void *)(intptr_t)ctxt->input->line;
+}
+
+long g2c_annot_xml_line(const xmlNode *node)
+{
+    if (node->type == XML_ELEMENT_NODE && node->_private)
+        return (long)(intptr_t)node->_private;
+    return xmlGetLineNo(node);
+}
+
 xmlDoc *g2c_annot_xml_load(const char *path)
 {
     char *text = NULL;
@@ -66,9 +91,10 @@ xmlDoc *g2c_annot_xml_load(const char *path)
     FirstError first = {0};
     ctxt->_private = &first;
     ctxt->sax->serror = keep_first_error;
+    ctxt->sax->startElementNs = start_element_noting_line;
     xmlDoc *doc = xmlCtxtReadMemory(ctxt, text, (int)len, path, NULL,
                                     XML_PARSE_NONET | XML_PARSE_NOERROR |
-                                        XML_PARSE_NOWARNING);
+                                        XML_PARSE_NOWARNING | XML_PARSE_BIG_LINES);
     int well_formed = ctxt->wellFormed;
     if (!first.have) {
         const xmlError *last = xmlCtxtGetLastError(ctxt);
@@ -147,7 +173,7 @@ int g2c_annot_xml_points(xmlNode *list, const char *element, int decimal_comma,
         k++;
         if (point_attr(p, "X", decimal_comma, &x) < 0 ||
             point_attr(p, "Y", decimal_comma, &y) < 0)
-            return g2c_error_prefix("%s %d (line %ld): ", element, k, xmlGetLineNo(p));
+            return g2c_error_prefix("%s %d (line %ld): ", element, k, g2c_annot_xml_line(p));
         g2c_annot_bounds_add(b, x, y);
     }
     return 0;

@@ -12,6 +12,8 @@
 static const G2cCommand commands[] = {
     {"ingest", "add slides, annotations and glomerulus crops to the catalog",
      g2c_cmd_ingest, g2c_cmd_ingest_usage},
+    {"refset", "build, import, list and export reference sets of one stain",
+     g2c_cmd_refset, g2c_cmd_refset_usage},
     {"summary", "print what the catalog holds", g2c_cmd_summary, g2c_cmd_summary_usage},
 };
 enum { N_COMMANDS = sizeof commands / sizeof commands[0] };
@@ -171,6 +173,6 @@ int main(int argc, char **argv)
     }
     int sub_argc = argc - optind;
     char **sub_argv = argv + optind;
-    optind = 1; /* the command parses its own arguments from the start */
+    optind = 0; /* glibc: 0 re-initialises getopt, so commands permute freely */
     return c->run(&cli, sub_argc, sub_argv);
 }

@@ -3,11 +3,10 @@
 #include "g2c/error.h"
 #include "g2c/image.h"
 #include "g2c/ingest.h"
+#include "g2c/parallel.h"
 #include "g2c/slide.h"
 
 #include <limits.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,16 +29,7 @@ typedef struct {
     int level;
     uint8_t *png;
     size_t png_size;
-    char error[512];
 } Item;
-
-typedef struct {
-    G2cSlide *slide;
-    const G2cIngestOptions *opt;
-    Item *items;
-    int count;
-    atomic_int next;
-} CropJob;
 
 static void warn(const G2cIngestOptions *opt, const char *fmt, ...) G2C_PRINTF(2, 3);
 static void warn(const G2cIngestOptions *opt, const char *fmt, ...)
@@ -139,44 +129,26 @@ static int cut_one(G2cSlide *slide, const G2cIngestOptions *opt, Item *it)
     return rc;
 }
 
-static void *crop_worker(void *arg)
+typedef struct {
+    G2cSlide *slide;
+    const G2cIngestOptions *opt;
+    Item *items;
+} CropJob;
+
+static int crop_item(void *ctx, int i)
 {
-    CropJob *job = arg;
-    for (;;) {
-        int i = atomic_fetch_add(&job->next, 1);
-        if (i >= job->count)
-            break;
-        Item *it = &job->items[i];
-        if (cut_one(job->slide, job->opt, it) != 0)
-            snprintf(it->error, sizeof it->error, "%s", g2c_error_message());
-    }
-    return NULL;
+    CropJob *job = ctx;
+    return cut_one(job->slide, job->opt, &job->items[i]);
 }
 
 static int cut_crops(G2cSlide *slide, const G2cIngestOptions *opt, Item *items, int count)
 {
-    CropJob job = {.slide = slide, .opt = opt, .items = items, .count = count};
-    atomic_init(&job.next, 0);
-    int threads = opt->threads > 0 ? opt->threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
-    if (threads < 1)
-        threads = 1;
-    if (threads > count)
-        threads = count;
-    pthread_t tid[64];
-    if (threads > 64)
-        threads = 64;
-    int started = 0;
-    for (; started < threads - 1; started++)
-        if (pthread_create(&tid[started], NULL, crop_worker, &job) != 0)
-            break;
-    crop_worker(&job); /* the calling thread works too */
-    for (int t = 0; t < started; t++)
-        pthread_join(tid[t], NULL);
-    for (int i = 0; i < count; i++)
-        if (items[i].error[0])
-            return g2c_error("annotation %d (%s): crop failed: %s", i + 1,
-                             items[i].box.source_id, items[i].error);
-    return 0;
+    CropJob job = {.slide = slide, .opt = opt, .items = items};
+    int failed;
+    if (g2c_parallel_for(count, opt->threads, crop_item, &job, &failed) == 0)
+        return 0;
+    /* The pending message reads "item N: why"; N is the annotation. */
+    return g2c_error_prefix("crop failed (annotation %s): ", items[failed].box.source_id);
 }
 
 static void free_items(Item *items, int count)

@@ -58,14 +58,21 @@ static inline float relu_grad(float x, float dy)
     return x > 0.0f ? dy : 0.0f;
 }
 
+/* LeakyReLU as (positive part) + slope * (negative part): two selects
+ * against 0 vectorize as masks where one select between two values does not
+ * (SSE2 has no blend).  Exact: one of the two terms is always 0. */
 static inline float leaky(float x, float slope)
 {
-    return x > 0.0f ? x : x * slope;
+    float pos = x <= 0.0f ? 0.0f : x;
+    float neg = x > 0.0f ? 0.0f : x;
+    return pos + slope * neg;
 }
 
 static inline float leaky_grad(float x, float dy, float slope)
 {
-    return x > 0.0f ? dy : dy * slope;
+    float pos = x > 0.0f ? dy : 0.0f;
+    float neg = x > 0.0f ? 0.0f : dy;
+    return pos + slope * neg;
 }
 
 void g2c_relu_forward(size_t n, const float *x, float *y)

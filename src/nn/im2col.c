@@ -18,7 +18,7 @@ static int reflect_index(int i, int n)
     if (i < 0)
         i = -i;
     if (i >= n)
-        i = 2 * (n - 1) - i - 1;
+        i = 2 * (n - 1) - i;
     return i;
 }
 

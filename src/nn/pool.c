@@ -4,6 +4,7 @@
 #include "g2c/nn.h"
 
 #include <math.h>
+#include <string.h>
 
 static int pool_out(int in, const G2cPool2d *p)
 {
@@ -30,6 +31,36 @@ static void window(int o, int in, const G2cPool2d *p, int *lo, int *hi)
     *hi = end > in ? in : end;
 }
 
+/* Maximum of one window and the plane index of its first maximum (a NaN
+ * wins; the last NaN, as in PyTorch's kernel).  The running maximum is
+ * updated through bit masks: GCC turns every float select it is given back
+ * into a branch, and on real activations that branch mispredicts a few
+ * times per window.  Branch-free, neighbouring windows overlap in the
+ * CPU. */
+static float window_max(const float *xp, int w, int y0, int y1, int x0,
+                        int x1, int32_t *arg)
+{
+    uint32_t mb = 0xff800000u; /* -inf */
+    int32_t best = y0 * w + x0;
+    for (int iy = y0; iy < y1; iy++) {
+        const float *row = xp + (size_t)iy * w;
+        for (int ix = x0; ix < x1; ix++) {
+            float v = row[ix], m;
+            uint32_t vb;
+            memcpy(&vb, &v, sizeof vb);
+            memcpy(&m, &mb, sizeof m);
+            uint32_t take = 0u - (uint32_t)((v > m) | (v != v));
+            mb = (vb & take) | (mb & ~take);
+            best = (int32_t)(((uint32_t)(iy * w + ix) & take) |
+                             ((uint32_t)best & ~take));
+        }
+    }
+    *arg = best;
+    float m;
+    memcpy(&m, &mb, sizeof m);
+    return m;
+}
+
 void g2c_maxpool2d_forward(const G2cPool2d *p, const float *x, float *y,
                            int32_t *argmax)
 {
@@ -46,22 +77,8 @@ void g2c_maxpool2d_forward(const G2cPool2d *p, const float *x, float *y,
             for (int ox = 0; ox < ow; ox++) {
                 int x0, x1;
                 window(ox, p->in_w, p, &x0, &x1);
-                /* Strict '>' keeps the first maximum on ties; a NaN wins
-                 * and propagates (the last one), as in PyTorch's kernel. */
-                int32_t best = y0 * p->in_w + x0;
-                float m = -INFINITY;
-                for (int iy = y0; iy < y1; iy++) {
-                    const float *row = xp + (size_t)iy * p->in_w;
-                    for (int ix = x0; ix < x1; ix++) {
-                        float v = row[ix];
-                        if (v > m || isnan(v)) {
-                            m = v;
-                            best = iy * p->in_w + ix;
-                        }
-                    }
-                }
-                yp[oy * ow + ox] = m;
-                ap[oy * ow + ox] = best;
+                yp[oy * ow + ox] =
+                    window_max(xp, p->in_w, y0, y1, x0, x1, &ap[oy * ow + ox]);
             }
         }
     }

@@ -57,6 +57,9 @@ typedef struct {
     float capsule_px;     /* capsule membrane half thickness, pixels */
     float fibrosis_px;    /* periglomerular collagen band e-folding width */
     float fibrosis_amp;
+    float cleft_px;       /* gs: retraction cleft kept open around the tuft */
+    uint32_t tex_seed;    /* sclerotic matrix mottling */
+    float tex_scale;      /* 1 / its wavelength in pixels */
 } SynthGlom;
 
 typedef struct {
@@ -67,6 +70,7 @@ typedef struct {
      * variation, sampled every `step` pixels for bilinear lookup. */
     int step, grid_w, grid_h;
     float *field, *vary;
+    float edge_scale;     /* field -> coverage slope (anti-aliased edge) */
     SynthGlom *gloms;
     int glom_count;
     SynthPrim *prims;

@@ -220,19 +220,19 @@ static void derive_glom(SynthGlom *g, const G2cSynthGlom *in, uint64_t seed, int
     g->cls = (int)in->cls;
     switch (in->cls) {
     case G2C_GLOM_GS:
-        g->tuft = uni(&rng, 0.66f, 0.76f);
+        g->tuft = uni(&rng, 0.64f, 0.74f);
         g->capsule_px = 2.4f * ppu;
         g->fibrosis_px = 11.0f * ppu;
         g->fibrosis_amp = 0.85f;
         break;
     case G2C_GLOM_SS:
-        g->tuft = uni(&rng, 0.82f, 0.88f);
+        g->tuft = uni(&rng, 0.86f, 0.91f);
         g->capsule_px = 1.2f * ppu;
         g->fibrosis_px = 7.0f * ppu;
         g->fibrosis_amp = 0.35f;
         break;
     default:
-        g->tuft = uni(&rng, 0.84f, 0.9f);
+        g->tuft = uni(&rng, 0.88f, 0.93f);
         g->capsule_px = 0.8f * ppu;
         g->fibrosis_px = 4.0f * ppu;
         g->fibrosis_amp = 0.15f;
@@ -253,6 +253,9 @@ static void derive_glom(SynthGlom *g, const G2cSynthGlom *in, uint64_t seed, int
         g->cap_pc[i] = cosf(ph);
         g->cap_ps[i] = sinf(ph);
     }
+    g->cleft_px = 2.5f * ppu;
+    g->tex_seed = (uint32_t)g2c_rng_next(&rng);
+    g->tex_scale = 1.0f / (7.0f * ppu);
     float dir = uni(&rng, 0, 6.2831853f);
     g->dir_x = cosf(dir);
     g->dir_y = sinf(dir);
@@ -286,7 +289,7 @@ static int add_nucleus(SynthWorld *w, G2cRng *rng, float x, float y, float a, fl
 static int glom_capillaries(SynthWorld *w, const SynthGlom *g, G2cRng *rng, EllHash *h)
 {
     float rt = g->R * g->tuft;
-    float rmin = 2.8f * w->ppu, rmax = 4.4f * w->ppu, wall = 0.55f * w->ppu;
+    float rmin = 2.2f * w->ppu, rmax = 3.8f * w->ppu, wall = 0.45f * w->ppu;
     if (wall < 0.7f)
         wall = 0.7f;
     int tries = (int)(14.0f * rt * rt / (rmax * rmax)) + 50;
@@ -295,7 +298,7 @@ static int glom_capillaries(SynthWorld *w, const SynthGlom *g, G2cRng *rng, EllH
         float th = uni(rng, 0, 6.2831853f);
         float dx = r * cosf(th), dy = r * sinf(th);
         float rc = uni(rng, rmin, rmax);
-        float ecc = uni(rng, 1.0f, 1.35f);
+        float ecc = uni(rng, 1.0f, 1.8f);
         Ell e = {g->cx + dx, g->cy + dy, rc * ecc, rc, 0, 0};
         float ang = uni(rng, 0, 3.1415926f);
         e.cs = cosf(ang);
@@ -305,7 +308,7 @@ static int glom_capillaries(SynthWorld *w, const SynthGlom *g, G2cRng *rng, EllH
             continue;
         if (synth_glom_sclerosis(g, dx, dy, r) > 0.5f)
             continue;
-        if (hash_hits(h, &e, 2 * wall + 1.2f * w->ppu))
+        if (hash_hits(h, &e, 2 * wall + 1.0f * w->ppu))
             continue;
         if (hash_add(h, e) != 0)
             return -1;
@@ -313,7 +316,7 @@ static int glom_capillaries(SynthWorld *w, const SynthGlom *g, G2cRng *rng, EllH
         if (!p)
             return -1;
         p->v[3] = wall;
-        if (g2c_rng_uniform(rng) < 0.45) {
+        if (g2c_rng_uniform(rng) < 0.55) {
             p->v[0] = rc * uni(rng, 0.6f, 0.8f);
             p->v[1] = uni(rng, -0.2f, 0.2f) * rc;
             p->v[2] = uni(rng, -0.2f, 0.2f) * rc;
@@ -326,7 +329,7 @@ static int glom_nuclei(SynthWorld *w, const SynthGlom *g, G2cRng *rng, EllHash *
 {
     float rt = g->R * g->tuft;
     float area_um2 = 3.14159f * rt * rt / (w->ppu * w->ppu);
-    int want = (int)(area_um2 / 95.0f);
+    int want = (int)(area_um2 / 80.0f);
     int tries = want * 12 + 50, placed = 0;
     for (int i = 0; i < tries && placed < want; i++) {
         float r = rt * sqrtf((float)g2c_rng_uniform(rng));
@@ -382,7 +385,7 @@ static int build_glom(SynthWorld *w, int index)
     p->glom = index;
     p->v[0] = reach;
     EllHash h;
-    float cell = 2 * (4.4f * 1.35f + 1.5f) * w->ppu;
+    float cell = 2 * (3.8f * 1.8f + 1.5f) * w->ppu;
     if (hash_init(&h, g->cx - g->R, g->cy - g->R, 2 * g->R, 2 * g->R, cell) != 0)
         return -1;
     int rc = glom_capillaries(w, g, &rng, &h);
@@ -419,13 +422,13 @@ static int tubule_nuclei(SynthWorld *w, const SynthPrim *t, G2cRng *rng)
     float lf = t->v[0];
     float mean_r = 0.5f * (t->a + t->b);
     float ring = mean_r * (lf + 1.0f) * 0.5f;
-    int n = (int)(6.2831853f * ring / (7.5f * w->ppu));
+    int n = (int)(6.2831853f * ring / (6.5f * w->ppu));
     float ph = uni(rng, 0, 6.2831853f);
     for (int i = 0; i < n; i++) {
-        if (g2c_rng_uniform(rng) < 0.22)
+        if (g2c_rng_uniform(rng) < 0.25)
             continue;
-        float th = ph + (i + uni(rng, -0.25f, 0.25f)) * 6.2831853f / (float)n;
-        float rho = lf + (1 - lf) * uni(rng, 0.4f, 0.62f);
+        float th = ph + (i + uni(rng, -0.3f, 0.3f)) * 6.2831853f / (float)n;
+        float rho = lf + (1 - lf) * uni(rng, 0.45f, 0.75f); /* nuclei sit basally */
         float u = t->a * rho * cosf(th), v = t->b * rho * sinf(th);
         float x = t->cx + u * t->cs - v * t->sn, y = t->cy + u * t->sn + v * t->cs;
         float rn = uni(rng, 2.4f, 3.0f) * w->ppu;
@@ -436,39 +439,84 @@ static int tubule_nuclei(SynthWorld *w, const SynthPrim *t, G2cRng *rng)
     return 0;
 }
 
-static int add_tubule(SynthWorld *w, G2cRng *rng, const Ell *e, float ang)
+static int add_tubule(SynthWorld *w, G2cRng *rng, const Ell *e)
 {
     float bm = 0.7f * w->ppu;
+    float ang = atan2f(e->sn, e->cs);
     SynthPrim *p = push_prim(w, P_TUBULE, e->x, e->y, e->a, e->b, ang, e->a + 2 * bm + 2);
     if (!p)
         return -1;
     int proximal = g2c_rng_uniform(rng) < 0.65;
     p->flag = (uint8_t)proximal;
-    p->v[0] = proximal ? uni(rng, 0.3f, 0.48f) : uni(rng, 0.45f, 0.62f);
+    p->v[0] = proximal ? uni(rng, 0.28f, 0.45f) : uni(rng, 0.42f, 0.6f);
     float p2 = uni(rng, 0, 6.2831853f), p3 = uni(rng, 0, 6.2831853f);
-    p->v[1] = uni(rng, 0.05f, 0.2f);
+    p->v[1] = uni(rng, 0.05f, 0.22f);
     p->v[2] = cosf(p2);
     p->v[3] = sinf(p2);
-    p->v[4] = uni(rng, 0.03f, 0.14f);
+    p->v[4] = uni(rng, 0.03f, 0.15f);
     p->v[5] = cosf(p3);
     p->v[6] = sinf(p3);
-    p->v[7] = proximal ? uni(rng, 0.58f, 0.7f) : uni(rng, 0.42f, 0.52f);
+    p->v[7] = proximal ? uni(rng, 0.66f, 0.8f) : uni(rng, 0.5f, 0.6f);
     p->hash = (uint32_t)g2c_rng_next(rng);
-    return tubule_nuclei(w, p, rng);
+    SynthPrim copy = *p; /* adding nuclei may move the primitive array */
+    return tubule_nuclei(w, &copy, rng);
 }
 
+/* How much tubule i may grow (a factor >= 1) before it comes within gap of
+ * a neighbour or a glomerulus. */
+static float growth(const SynthWorld *w, const EllHash *h, int i, float gap, float fmax)
+{
+    const Ell *e = &h->e[i];
+    float f = fmax;
+    float reach = e->a * fmax + h->rmax + gap;
+    int cx0 = cell_of(h, e->x - reach, h->x0, h->gw), cx1 = cell_of(h, e->x + reach, h->x0, h->gw);
+    int cy0 = cell_of(h, e->y - reach, h->y0, h->gh), cy1 = cell_of(h, e->y + reach, h->y0, h->gh);
+    for (int cy = cy0; cy <= cy1; cy++)
+        for (int cx = cx0; cx <= cx1; cx++)
+            for (int j = h->head[cy * h->gw + cx]; j >= 0; j = h->next[j]) {
+                if (j == i)
+                    continue;
+                const Ell *o = &h->e[j];
+                float dx = o->x - e->x, dy = o->y - e->y;
+                float d = sqrtf(dx * dx + dy * dy);
+                if (d < 1e-3f)
+                    return 1;
+                float mine = dir_radius(e, dx / d, dy / d);
+                float room = d - mine - dir_radius(o, -dx / d, -dy / d) - gap;
+                float fj = 1 + 0.9f * room / mine;
+                if (fj < f)
+                    f = fj;
+            }
+    for (int k = 0; k < w->glom_count; k++) {
+        const SynthGlom *g = &w->gloms[k];
+        float dx = g->cx - e->x, dy = g->cy - e->y;
+        float d = sqrtf(dx * dx + dy * dy);
+        float keep = g->R * 1.03f + g->capsule_px + 2.5f * g->fibrosis_px;
+        if (d > keep + e->a * fmax + gap)
+            continue;
+        float mine = dir_radius(e, dx / d, dy / d);
+        float fj = 1 + 0.9f * (d - keep - mine - gap) / mine;
+        if (fj < f)
+            f = fj;
+    }
+    return f < 1 ? 1 : f;
+}
+
+/* Random sequential placement leaves wide gaps; real cortex is packed
+ * tubule against tubule with thin interstitium, so each tubule then grows
+ * into the room around it. */
 static int place_tubules(SynthWorld *w, const SynthTissue *t, G2cRng *rng, EllHash *h)
 {
     float ppu = w->ppu;
-    float bmax = 23.0f * ppu;
+    float bmax = 20.0f * ppu, bcap = 30.0f * ppu;
     double area = (double)w->width * w->height;
-    long tries = (long)(area / (bmax * bmax) * 10.0) + 20;
-    float gap = 2.5f * ppu;
+    long tries = (long)(area / (bmax * bmax) * 6.0) + 20;
+    float gap = 2.0f * ppu;
     for (long i = 0; i < tries; i++) {
         /* Larger tubules early, smaller ones later fill the gaps. */
         float frac = (float)i / (float)tries;
-        float b = uni(rng, 13.0f, 23.0f - 8.0f * frac) * ppu;
-        float ecc = 1.0f + 0.6f * (float)(g2c_rng_uniform(rng) * g2c_rng_uniform(rng));
+        float b = uni(rng, 11.0f, 20.0f - 7.0f * frac) * ppu;
+        float ecc = 1.0f + 0.7f * (float)(g2c_rng_uniform(rng) * g2c_rng_uniform(rng));
         float ang = uni(rng, 0, 3.1415926f);
         Ell e = {uni(rng, 0, (float)w->width), uni(rng, 0, (float)w->height), b * ecc, b,
                  cosf(ang), sinf(ang)};
@@ -478,9 +526,20 @@ static int place_tubules(SynthWorld *w, const SynthTissue *t, G2cRng *rng, EllHa
             continue;
         if (hash_hits(h, &e, gap))
             continue;
-        if (hash_add(h, e) != 0 || add_tubule(w, rng, &e, ang) != 0)
+        if (hash_add(h, e) != 0)
             return -1;
     }
+    for (int i = 0; i < h->n; i++) {
+        Ell *e = &h->e[i];
+        float f = growth(w, h, i, gap, bcap / e->b > 1 ? bcap / e->b : 1);
+        e->a *= f;
+        e->b *= f;
+        if (e->a > h->rmax)
+            h->rmax = e->a;
+    }
+    for (int i = 0; i < h->n; i++)
+        if (add_tubule(w, rng, &h->e[i]) != 0)
+            return -1;
     return 0;
 }
 
@@ -531,6 +590,7 @@ static int place_interstitium(SynthWorld *w, const SynthTissue *t, G2cRng *rng, 
 static int sample_grids(SynthWorld *w, const SynthTissue *t)
 {
     w->step = 8;
+    w->edge_scale = 1.0f / (1.5f * t->edge_px);
     w->grid_w = w->width / w->step + 2;
     w->grid_h = w->height / w->step + 2;
     size_t n = (size_t)w->grid_w * w->grid_h;
