@@ -16,6 +16,8 @@
 #include "g2c/nn.h"
 #include "../src/nn/im2col.h"
 
+#include <cblas.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

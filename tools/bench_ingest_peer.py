@@ -32,7 +32,7 @@ import sys
 import time
 
 import openslide
-from PIL import Image
+from PIL import Image, ImageChops, ImageStat
 
 PATCH = 224
 MARGIN = 0.1
@@ -113,7 +113,7 @@ def best_level(downsamples, downsample):
 def to_rgb_over_white(region):
     """openslide-python un-premultiplies into RGBA; compositing that over
     white gives what g2c gets from premultiplied ARGB + white * (1 - a)."""
-    if region.getextrema()[3][0] == 255:
+    if region.getchannel("A").getextrema()[0] == 255:
         return region.convert("RGB")
     white = Image.new("RGBA", region.size, (255, 255, 255, 255))
     return Image.alpha_composite(white, region).convert("RGB")
@@ -226,17 +226,16 @@ def compare(db_a, db_b):
     a, b = crops(db_a), crops(db_b)
     if len(a) != len(b):
         return f"count differs: {len(a)} vs {len(b)}"
-    worst, total, n = 0, 0, 0
+    worst, mean = 0, 0.0
     for pa, pb in zip(a, b):
-        ia = Image.open(io.BytesIO(pa)).convert("RGB").tobytes()
-        ib = Image.open(io.BytesIO(pb)).convert("RGB").tobytes()
-        if len(ia) != len(ib):
+        ia = Image.open(io.BytesIO(pa)).convert("RGB")
+        ib = Image.open(io.BytesIO(pb)).convert("RGB")
+        if ia.size != ib.size:
             return "crop sizes differ"
-        d = [abs(p - q) for p, q in zip(ia, ib)]
-        worst = max(worst, max(d))
-        total += sum(d)
-        n += len(d)
-    return f"{len(a)} crops, max |diff| {worst}, mean |diff| {total / n:.3f}"
+        d = ImageChops.difference(ia, ib)
+        worst = max(worst, max(hi for _, hi in d.getextrema()))
+        mean += sum(ImageStat.Stat(d).mean) / 3
+    return f"{len(a)} crops, max |diff| {worst}, mean |diff| {mean / len(a):.2f}"
 
 
 def main(argv):

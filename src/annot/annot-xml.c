@@ -3,12 +3,15 @@
  * Annotation files come from other people's machines, so the parser runs
  * locked down: XML_PARSE_NONET (never fetch anything) and no
  * XML_PARSE_NOENT / XML_PARSE_DTDLOAD (entities are not substituted and no
- * external DTD or entity is loaded), with libxml2's default size limits.
+ * external DTD or entity is loaded), with libxml2's default size limits,
+ * which stop entity bombs.
+ *
+ * libxml2 would print its errors on stderr; we silence that and keep the
+ * first error, with its line, for our own message.
+ *
  * libxml2 2.9 keeps element line numbers in 16 bits, and ImageScope writes
  * a line per vertex, so each element's line is also noted in its _private
- * field as it is parsed (g2c_annot_xml_line reads it back).
- * libxml2 would otherwise print its errors on stderr; we silence that and
- * keep the first error, with its line, for our own message. */
+ * field as it is parsed (g2c_annot_xml_line reads it back). */
 #include "annot-private.h"
 #include "g2c/error.h"
 
@@ -45,9 +48,14 @@ static void keep_first_error(void *data, XmlErrorArg err)
     first->line = err->line;
     snprintf(first->message, sizeof first->message, "%s",
              err->message ? err->message : "parse error");
+    /* one line: libxml2 ends its messages with a newline and puts some
+     * detail (the bad bytes) on a second line */
     size_t n = strlen(first->message);
     while (n > 0 && (first->message[n - 1] == '\n' || first->message[n - 1] == ' '))
         first->message[--n] = '\0';
+    for (char *c = first->message; *c; c++)
+        if (*c == '\n')
+            *c = ' ';
 }
 
 static void start_element_noting_line(void *data, const xmlChar *localname,

@@ -31,34 +31,53 @@ static void window(int o, int in, const G2cPool2d *p, int *lo, int *hi)
     *hi = end > in ? in : end;
 }
 
-/* Maximum of one window and the plane index of its first maximum (a NaN
- * wins; the last NaN, as in PyTorch's kernel).  The running maximum is
- * updated through bit masks: GCC turns every float select it is given back
- * into a branch, and on real activations that branch mispredicts a few
- * times per window.  Branch-free, neighbouring windows overlap in the
- * CPU. */
-static float window_max(const float *xp, int w, int y0, int y1, int x0,
-                        int x1, int32_t *arg)
+/* Output columns whose window column kx (0-based within the kernel) falls
+ * inside the input: [*lo, *hi). */
+static void column_range(const G2cPool2d *p, int ow, int kx, int *lo, int *hi)
 {
-    uint32_t mb = 0xff800000u; /* -inf */
-    int32_t best = y0 * w + x0;
+    int off = kx - p->pad; /* input column of output 0 */
+    int l = off >= 0 ? 0 : (-off + p->stride - 1) / p->stride;
+    int h = p->in_w - 1 - off < 0 ? 0 : (p->in_w - 1 - off) / p->stride + 1;
+    *lo = l;
+    *hi = h < ow ? h : ow;
+}
+
+/* One output row: the kernel's elements are visited in row-major order
+ * (so strict '>' keeps PyTorch's first maximum, and a NaN, the last one,
+ * wins as in its kernel), each across all output columns at once.  The
+ * columns are independent, so the selects are done with bit masks: GCC
+ * turns float selects back into branches, and on real activations those
+ * mispredict a few times per window. */
+static void maxpool_row(const G2cPool2d *p, const float *xp, int oy, int ow,
+                        float *ym, int32_t *am)
+{
+    int y0, y1;
+    window(oy, p->in_h, p, &y0, &y1);
+    for (int ox = 0; ox < ow; ox++) {
+        int x0, x1;
+        window(ox, p->in_w, p, &x0, &x1);
+        ym[ox] = -INFINITY; /* all -inf: the first element, as PyTorch */
+        am[ox] = y0 * p->in_w + x0;
+    }
     for (int iy = y0; iy < y1; iy++) {
-        const float *row = xp + (size_t)iy * w;
-        for (int ix = x0; ix < x1; ix++) {
-            float v = row[ix], m;
-            uint32_t vb;
-            memcpy(&vb, &v, sizeof vb);
-            memcpy(&m, &mb, sizeof m);
-            uint32_t take = 0u - (uint32_t)((v > m) | (v != v));
-            mb = (vb & take) | (mb & ~take);
-            best = (int32_t)(((uint32_t)(iy * w + ix) & take) |
-                             ((uint32_t)best & ~take));
+        const float *row = xp + (size_t)iy * p->in_w;
+        for (int kx = 0; kx < p->kernel; kx++) {
+            int lo, hi;
+            column_range(p, ow, kx, &lo, &hi);
+            int ix = lo * p->stride - p->pad + kx;
+            for (int ox = lo; ox < hi; ox++, ix += p->stride) {
+                float v = row[ix], m = ym[ox];
+                uint32_t vb, mb;
+                memcpy(&vb, &v, sizeof vb);
+                memcpy(&mb, &m, sizeof mb);
+                uint32_t take = 0u - (uint32_t)((v > m) | (v != v));
+                mb = (vb & take) | (mb & ~take);
+                memcpy(&ym[ox], &mb, sizeof mb);
+                uint32_t idx = (uint32_t)(iy * p->in_w + ix);
+                am[ox] = (int32_t)((idx & take) | ((uint32_t)am[ox] & ~take));
+            }
         }
     }
-    *arg = best;
-    float m;
-    memcpy(&m, &mb, sizeof m);
-    return m;
 }
 
 void g2c_maxpool2d_forward(const G2cPool2d *p, const float *x, float *y,
@@ -67,21 +86,11 @@ void g2c_maxpool2d_forward(const G2cPool2d *p, const float *x, float *y,
     int oh = g2c_pool2d_out_h(p), ow = g2c_pool2d_out_w(p);
     size_t in_plane = (size_t)p->in_h * p->in_w;
     size_t out_plane = (size_t)oh * ow;
-    for (size_t pl = 0; pl < (size_t)p->batch * p->c; pl++) {
-        const float *xp = x + pl * in_plane;
-        float *yp = y + pl * out_plane;
-        int32_t *ap = argmax + pl * out_plane;
-        for (int oy = 0; oy < oh; oy++) {
-            int y0, y1;
-            window(oy, p->in_h, p, &y0, &y1);
-            for (int ox = 0; ox < ow; ox++) {
-                int x0, x1;
-                window(ox, p->in_w, p, &x0, &x1);
-                yp[oy * ow + ox] =
-                    window_max(xp, p->in_w, y0, y1, x0, x1, &ap[oy * ow + ox]);
-            }
-        }
-    }
+    for (size_t pl = 0; pl < (size_t)p->batch * p->c; pl++)
+        for (int oy = 0; oy < oh; oy++)
+            maxpool_row(p, x + pl * in_plane, oy, ow,
+                        y + pl * out_plane + (size_t)oy * ow,
+                        argmax + pl * out_plane + (size_t)oy * ow);
 }
 
 void g2c_maxpool2d_backward(const G2cPool2d *p, const int32_t *argmax,

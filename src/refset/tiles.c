@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <tiffio.h>
 
 enum { MAX_TILE_PIXELS = 1 << 28 };
@@ -110,6 +111,11 @@ int g2c_tile_read(const char *path, G2cImage *img)
 {
     img->width = img->height = 0;
     img->rgb = NULL;
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return g2c_error("%s: cannot open file", path);
+    if (!S_ISREG(st.st_mode))
+        return g2c_error("%s: not a regular file", path);
     unsigned char sig[8] = {0};
     FILE *f = fopen(path, "rb");
     if (!f)

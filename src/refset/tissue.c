@@ -340,7 +340,8 @@ static double integral_at(const G2cTissueMask *m, double x, double y)
 double g2c_tissue_fraction(const G2cTissueMask *mask, double x, double y, double w,
                            double h)
 {
-    if (!(w > 0) || !(h > 0) || !mask->integral)
+    if (!(w > 0) || !(h > 0) || !isfinite(x) || !isfinite(y) || !isfinite(w) ||
+        !isfinite(h) || !mask->integral)
         return 0;
     double x1 = x + w, y1 = y + h;
     double covered = integral_at(mask, x1, y1) - integral_at(mask, x, y1) -

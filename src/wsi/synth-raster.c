@@ -216,13 +216,17 @@ static void paint_glom_pixel(SynthTile *t, const SynthGlom *g, int k, float dx, 
     float tu = inside * clamp01(rt - r + 0.5f);
     float open = 1 - s;
     /* Capillary lumens hold some plasma: not quite empty. */
-    float hole = 0.85f * t->hole[k] * open, wall = t->wall[k] * open, rbc = t->rbc[k] * open;
+    float hole = 0.7f * t->hole[k] * open, wall = t->wall[k] * open, rbc = t->rbc[k] * open;
     float coll_s = g->cls == G2C_GLOM_GS ? 0.6f : 0.45f;
-    float mottle = 1;
-    if (s > 0)
-        mottle = 1 + 0.18f * s * synth_value_noise(g->tex_seed, dx * g->tex_scale, dy * g->tex_scale);
+    /* Mesangial stalks branch through the tuft (denser matrix in places);
+     * sclerotic matrix is mottled a little. */
+    float tex = 0;
+    if (tu > 0)
+        tex = synth_fbm(g->tex_seed, dx * g->tex_scale, dy * g->tex_scale, 2);
+    float mottle = 1 + 0.12f * s * tex;
+    float stalk = 1 + 0.6f * tex;
     t->m[M_CYTO][k] += tu * (0.36f * (1 - hole) * open + 0.1f * s);
-    t->m[M_MATRIX][k] += tu * (0.30f * (1 - hole) * open + 0.85f * s * mottle);
+    t->m[M_MATRIX][k] += tu * (0.30f * stalk * (1 - hole) * open + 0.85f * s * mottle);
     t->m[M_COLL][k] += tu * coll_s * s * mottle;
     t->m[M_BM][k] = maxf(t->m[M_BM][k], tu * 0.8f * wall);
     t->m[M_RBC][k] += tu * 0.85f * rbc;
@@ -231,7 +235,9 @@ static void paint_glom_pixel(SynthTile *t, const SynthGlom *g, int k, float dx, 
         /* Bowman's space fills with concentric fibrous tissue, leaving a
          * retraction cleft around the tuft. */
         float fill = space * clamp01(r - rt - g->cleft_px);
-        float lam = 0.7f + 0.3f * cosf(dc * 6.2831853f / (1.5f * g->capsule_px + 2));
+        float wob = synth_value_noise(g->tex_seed + 1, dx * g->tex_scale, dy * g->tex_scale);
+        float lam = 0.7f + 0.3f * cosf((dc + 3 * g->capsule_px * wob) * 6.2831853f /
+                                       (1.5f * g->capsule_px + 2));
         t->m[M_COLL][k] += fill * 0.45f * lam;
         t->m[M_MATRIX][k] += fill * 0.12f;
     } else {

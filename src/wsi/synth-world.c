@@ -510,12 +510,13 @@ static int place_tubules(SynthWorld *w, const SynthTissue *t, G2cRng *rng, EllHa
     float ppu = w->ppu;
     float bmax = 20.0f * ppu, bcap = 30.0f * ppu;
     double area = (double)w->width * w->height;
-    long tries = (long)(area / (bmax * bmax) * 6.0) + 20;
-    float gap = 2.0f * ppu;
+    long tries = (long)(area / (bmax * bmax) * 14.0) + 20;
+    float gap = 1.6f * ppu;
     for (long i = 0; i < tries; i++) {
         /* Larger tubules early, smaller ones later fill the gaps. */
         float frac = (float)i / (float)tries;
-        float b = uni(rng, 11.0f, 20.0f - 7.0f * frac) * ppu;
+        float hi = 20.0f - 11.0f * frac;
+        float b = uni(rng, hi * 0.6f, hi) * ppu;
         float ecc = 1.0f + 0.7f * (float)(g2c_rng_uniform(rng) * g2c_rng_uniform(rng));
         float ang = uni(rng, 0, 3.1415926f);
         Ell e = {uni(rng, 0, (float)w->width), uni(rng, 0, (float)w->height), b * ecc, b,

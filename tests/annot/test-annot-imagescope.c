@@ -101,6 +101,10 @@ static void test_bad_files(void)
     EXPECT_ERROR(scratch("amp.xml", "<Annotations>\n<Annotation Id=\"1\" Name=\"a & b\">\n"
                                     "</Annotation></Annotations>\n"),
                  G2C_ANNOT_AUTO, "amp.xml:2: malformed XML");
+    EXPECT_ERROR(scratch("utf8.xml", "<Annotations>\n<Annotation Name=\"\xff\xfe\"/>"
+                                     "</Annotations>\n"),
+                 G2C_ANNOT_IMAGESCOPE, "utf8.xml:2: malformed XML", "not proper UTF-8");
+    CHECK(strchr(g2c_error_message(), '\n') == NULL); /* one line, as libxml2's is not */
     CHECK(stderr_release() == 0);
     EXPECT_ERROR(fixture("asap.xml"), G2C_ANNOT_IMAGESCOPE, "asap.xml: ",
                  "root element <ASAP_Annotations>, expected <Annotations>");
@@ -115,6 +119,31 @@ static void test_bad_files(void)
     g2c_annot_list_free(&list);
 }
 
+/* ImageScope writes a line per vertex: places past line 65535 (where
+ * libxml2 2.9's own element line numbers stop) must still be exact. */
+static void test_line_numbers_past_65535(void)
+{
+    const int vertices = 66000;
+    size_t cap = (size_t)vertices * 32 + 1024, n = 0;
+    char *xml = malloc(cap);
+    n += snprintf(xml + n, cap - n, "<Annotations>\n<Annotation Id=\"1\" Name=\"gs\">\n"
+                                    "<Regions>\n<Region Id=\"1\">\n<Vertices>\n");
+    for (int i = 0; i < vertices; i++)
+        n += snprintf(xml + n, cap - n, "<Vertex X=\"%d\" Y=\"%d\"/>\n", i % 100, i % 37);
+    /* lines 1-5, then the vertices, then these: Region 2 starts on
+     * 5 + vertices + 3, its second vertex is 3 lines further down */
+    n += snprintf(xml + n, cap - n, "</Vertices>\n</Region>\n<Region Id=\"2\">\n<Vertices>\n"
+                                    "<Vertex X=\"1\" Y=\"1\"/>\n<Vertex X=\"2\" Y=\"?\"/>\n"
+                                    "</Vertices>\n</Region>\n</Regions>\n</Annotation>\n"
+                                    "</Annotations>\n");
+    const char *path = scratch("big.xml", xml);
+    free(xml);
+    char where[64], vertex[64];
+    snprintf(where, sizeof where, "big.xml:%d: annotation 1, region 2: ", 5 + vertices + 3);
+    snprintf(vertex, sizeof vertex, "Vertex 2 (line %d): Y '?'", 5 + vertices + 6);
+    EXPECT_ERROR(path, G2C_ANNOT_IMAGESCOPE, where, vertex);
+}
+
 int main(void)
 {
     test_fixture(G2C_ANNOT_IMAGESCOPE);
@@ -122,6 +151,7 @@ int main(void)
     test_label_rule();
     test_bad_regions();
     test_bad_files();
+    test_line_numbers_past_65535();
     g2c_test_system("rm -rf '%s'", g2c_test_tmpdir());
     return g2c_test_finish("annot-imagescope");
 }

@@ -111,6 +111,35 @@ static void test_many_crops(void)
     g2c_tissue_mask_free(&m);
 }
 
+/* Candidates are centred on tissue pixels: with a single tissue pixel (and
+ * no tissue or overlap limit) every crop's centre lies inside it; with two,
+ * both are drawn. */
+static void test_centred_on_tissue(void)
+{
+    G2cTissueMask m;
+    mask_with_block(&m, 50, 50, 10.0, 17, 33, 1, 1);
+    G2cSampleParams p = {.crop_size = 10, .min_tissue = 0, .max_overlap = 1, .seed = 8};
+    G2cCropPos *c;
+    CHECK_OK(g2c_sample_crops(&m, 1, 20, &p, &c));
+    for (int i = 0; c && i < 20; i++) {
+        CHECK(c[i].x0 >= 165 && c[i].x0 < 175);
+        CHECK(c[i].y0 >= 325 && c[i].y0 < 335);
+    }
+    free(c);
+    m.pixels[5 * 50 + 40] = 1;
+    g2c_tissue_mask_update(&m);
+    CHECK_OK(g2c_sample_crops(&m, 1, 40, &p, &c));
+    int near_first = 0, near_second = 0;
+    for (int i = 0; c && i < 40; i++) {
+        near_first += c[i].x0 >= 165 && c[i].x0 < 175 && c[i].y0 >= 325 && c[i].y0 < 335;
+        near_second += c[i].x0 >= 395 && c[i].x0 < 405 && c[i].y0 >= 45 && c[i].y0 < 55;
+    }
+    CHECK(near_first + near_second == 40);
+    CHECK(near_first > 5 && near_second > 5);
+    free(c);
+    g2c_tissue_mask_free(&m);
+}
+
 /* Slide 0: 60x60 tissue px at 4 l0 px each = 57600 px²; slide 1: 15x20 at 8
  * = 19200 px².  Proportional: 3 : 1; even: 1 : 1. */
 static void test_allocation(void)
@@ -194,6 +223,7 @@ int main(void)
 {
     test_reproducible_and_valid();
     test_many_crops();
+    test_centred_on_tissue();
     test_allocation();
     test_errors();
     return g2c_test_finish("refset-sample");

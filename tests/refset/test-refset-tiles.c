@@ -207,12 +207,24 @@ static void test_bad_files(void)
     CHECK(tif != NULL);
     if (tif)
         expect_error("cut-tiff", "b.tif", tif, 60, "TIFF");
+    /* Directory intact, first strip's compressed data (from offset 8) trashed:
+     * the error comes from reading the pixels. */
+    if (tif && size > 64) {
+        memset(tif + 8, 0xff, 32);
+        expect_error("bad-strip", "b.tif", tif, size, "TIFF: ZIPDecode");
+    }
     free(tif);
     const uint8_t header[8] = {'I', 'I', 42, 0, 0xff, 0xff, 0, 0};
     expect_error("bad-ifd", "c.tiff", header, sizeof header, "TIFF");
 
+    /* A folder with a tile's name. */
+    const char *dir = make_dir("subfolder");
+    mkdir(path_in(dir, "sub.png"), 0700);
     G2cTile *tiles;
     int n;
+    CHECK(g2c_tiles_read_dir(dir, 32, G2C_TILE_RESIZE, &tiles, &n) == -1);
+    CHECK(strstr(g2c_error_message(), "/sub.png: not a regular file") != NULL);
+
     CHECK(g2c_tiles_read_dir("/nonexistent/tiles", 32, G2C_TILE_RESIZE, &tiles, &n) == -1);
     CHECK(strstr(g2c_error_message(), "/nonexistent/tiles: cannot open folder") != NULL);
 
