@@ -179,6 +179,85 @@ CREATE TABLE predictions (
 );
 CREATE INDEX predictions_model ON predictions(model_id);
 
+-- ---- views for people -------------------------------------------------
+-- Query these from the sqlite3 shell or `g2c query`.
+
+-- Every prediction with where it is and what the annotator said.
+CREATE VIEW glomerulus_results AS
+SELECT pr.id            AS prediction_id,
+       pa.external_id   AS patient,
+       s.id             AS slide_id,
+       s.name           AS slide,
+       st.name          AS stain,
+       a.id             AS annotation_id,
+       a.x, a.y, a.w, a.h,
+       la.name          AS annotated_label,
+       lp.name          AS predicted_label,
+       pr.confidence,
+       pr.probabilities,
+       m.name           AS model,
+       pr.run_id,
+       pr.created_at,
+       -- nongs ("not globally sclerosed") agrees with noa and ss
+       CASE WHEN la.name IS NULL THEN NULL
+            WHEN la.name = lp.name THEN 1
+            WHEN la.name = 'nongs' AND lp.name IN ('noa', 'ss') THEN 1
+            WHEN lp.name = 'nongs' AND la.name IN ('noa', 'ss') THEN 1
+            ELSE 0 END  AS agrees
+FROM predictions pr
+JOIN annotations a ON a.id = pr.annotation_id
+JOIN slides s      ON s.id = a.slide_id
+JOIN stains st     ON st.id = s.stain_id
+JOIN patients pa   ON pa.id = s.patient_id
+JOIN models m      ON m.id = pr.model_id
+JOIN labels lp     ON lp.id = pr.label_id
+LEFT JOIN labels la ON la.id = a.label_id;
+
+-- Per patient and model: counts by predicted class, percentage globally
+-- sclerosed, mean confidence, disagreements with annotations.
+CREATE VIEW patient_summary AS
+SELECT patient, model,
+       count(*)                                   AS glomeruli,
+       sum(predicted_label = 'noa')               AS noa,
+       sum(predicted_label = 'ss')                AS ss,
+       sum(predicted_label = 'gs')                AS gs,
+       sum(predicted_label = 'nongs')             AS nongs,
+       round(100.0 * sum(predicted_label = 'gs') / count(*), 1) AS percent_gs,
+       round(avg(confidence), 3)                  AS mean_confidence,
+       sum(agrees IS NOT NULL)                    AS annotated,
+       sum(agrees = 0)                            AS disagreements
+FROM glomerulus_results
+GROUP BY patient, model;
+
+-- The same per slide.
+CREATE VIEW slide_summary AS
+SELECT patient, slide_id, slide, stain, model,
+       count(*)                                   AS glomeruli,
+       sum(predicted_label = 'noa')               AS noa,
+       sum(predicted_label = 'ss')                AS ss,
+       sum(predicted_label = 'gs')                AS gs,
+       sum(predicted_label = 'nongs')             AS nongs,
+       round(100.0 * sum(predicted_label = 'gs') / count(*), 1) AS percent_gs,
+       round(avg(confidence), 3)                  AS mean_confidence,
+       sum(agrees IS NOT NULL)                    AS annotated,
+       sum(agrees = 0)                            AS disagreements
+FROM glomerulus_results
+GROUP BY slide_id, model;
+
+-- Predictions that contradict the annotator.
+CREATE VIEW disagreements AS
+SELECT * FROM glomerulus_results WHERE agrees = 0;
+
+-- Annotated glomeruli per patient and label (before any model ran).
+CREATE VIEW annotation_counts AS
+SELECT pa.external_id AS patient, coalesce(l.name, '(unlabelled)') AS label,
+       count(*) AS glomeruli
+FROM annotations a
+JOIN slides s    ON s.id = a.slide_id
+JOIN patients pa ON pa.id = s.patient_id
+LEFT JOIN labels l ON l.id = a.label_id
+GROUP BY pa.external_id, l.name;
+
 -- Built-in vocabularies.  Users may add rows of their own.
 INSERT INTO stains (name, description) VALUES
     ('PAS',       'periodic acid-Schiff'),

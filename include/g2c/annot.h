@@ -27,6 +27,7 @@ typedef struct {
     G2cAnnotation *items;
     int count;
     int capacity;
+    G2cAnnotFormat format; /* the format g2c_annot_read found (never AUTO) */
 } G2cAnnotationList;
 
 /* Read a whole annotation file into *out, which is overwritten (not freed:

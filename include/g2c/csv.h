@@ -44,7 +44,9 @@ G2cCsvReader *g2c_csv_open(const char *path);
 
 /* Read the next non-blank record into *row: returns 1, or 0 at the end of
  * the file, or -1 on error.  The row's strings stay valid until the next
- * call or g2c_csv_close. */
+ * call or g2c_csv_close.  After a -1 for a bad record (a stray character
+ * after a closing quote, a NUL byte) the next call goes on with the line
+ * after it; an unterminated quote has used up the rest of the file. */
 int g2c_csv_next(G2cCsvReader *reader, G2cCsvRow *row);
 
 /* Physical lines read so far (0 for an empty file). */

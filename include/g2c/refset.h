@@ -47,6 +47,12 @@
  *   max_hole_um2 20000 (a 140 µm square: tubule lumens, Bowman's space,
  *   small vessels), min_tissue_frac 1e-4, max_hole_frac 1e-3.
  *
+ * Measured on the shared data at 4x downsample: CMU-1-Small-Region 37 %
+ * tissue (the strip, lumens filled, glass excluded), TCGA-CR-7395 63 %,
+ * kidney-PAS 91 % (all tissue but its large lumen).  Known limit: in an IHC
+ * field with no glass, the palest interstitium (mean above gray_level and
+ * saturation under the threshold) reads as background: kidney-CD68 70 %.
+ *
  * ---- Independent crop checker (g2c_crop_tissue_fraction) ----------------
  *
  * Deliberately unlike the detector (no histogram, no morphology, no low
@@ -105,7 +111,8 @@ int g2c_otsu_threshold(const uint64_t hist[256]);
 
 /* Detect tissue in img into *mask (allocated here, scale 1: set mask->scale
  * afterwards).  params NULL = defaults; stats may be NULL.  An image with no
- * tissue is not an error: the mask is all zeros. */
+ * tissue is not an error: the mask is all zeros.  On error *mask is left
+ * empty (freeing it is harmless). */
 int g2c_tissue_detect(const G2cImage *img, const G2cTissueParams *params,
                       G2cTissueMask *mask, G2cTissueStats *stats);
 

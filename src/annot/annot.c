@@ -221,17 +221,20 @@ static int kind_from_content(const char *path, FileKind *kind)
 }
 
 /* ASAP and ImageScope are both .xml: the root element decides. */
-static int read_xml_auto(const char *path, G2cAnnotationList *out)
+static int read_xml_auto(const char *path, G2cAnnotationList *out, G2cAnnotFormat *found)
 {
     xmlDoc *doc = g2c_annot_xml_load(path);
     if (!doc)
         return -1;
     xmlNode *root = xmlDocGetRootElement(doc);
     int rc;
-    if (g2c_annot_xml_is(root, "ASAP_Annotations"))
+    if (g2c_annot_xml_is(root, "ASAP_Annotations")) {
         rc = g2c_annot_read_asap_doc(path, doc, out);
-    else if (g2c_annot_xml_is(root, "Annotations"))
+        *found = G2C_ANNOT_ASAP;
+    } else if (g2c_annot_xml_is(root, "Annotations")) {
         rc = g2c_annot_read_imagescope_doc(path, doc, out);
+        *found = G2C_ANNOT_IMAGESCOPE;
+    }
     else
         rc = g2c_error("%s: XML root element <%s> is neither <ASAP_Annotations> (ASAP) "
                        "nor <Annotations> (Aperio ImageScope)", path,
@@ -240,9 +243,11 @@ static int read_xml_auto(const char *path, G2cAnnotationList *out)
     return rc;
 }
 
-int g2c_annot_read(const char *path, G2cAnnotFormat format, G2cAnnotationList *out)
+/* Readers start by clearing the list, so the format found is set after. */
+static int read_any(const char *path, G2cAnnotFormat format, G2cAnnotationList *out,
+                    G2cAnnotFormat *found)
 {
-    memset(out, 0, sizeof *out);
+    *found = format;
     switch (format) {
     case G2C_ANNOT_GEOJSON:
         return g2c_annot_read_geojson(path, out);
@@ -262,10 +267,21 @@ int g2c_annot_read(const char *path, G2cAnnotFormat format, G2cAnnotationList *o
         return -1;
     switch (kind) {
     case KIND_JSON:
+        *found = G2C_ANNOT_GEOJSON;
         return g2c_annot_read_geojson(path, out);
     case KIND_XML:
-        return read_xml_auto(path, out);
+        return read_xml_auto(path, out, found);
     default:
+        *found = G2C_ANNOT_CSV;
         return g2c_annot_read_csv(path, out);
     }
+}
+
+int g2c_annot_read(const char *path, G2cAnnotFormat format, G2cAnnotationList *out)
+{
+    memset(out, 0, sizeof *out);
+    G2cAnnotFormat found;
+    int rc = read_any(path, format, out, &found);
+    out->format = rc == 0 ? found : G2C_ANNOT_AUTO;
+    return rc;
 }

@@ -52,6 +52,8 @@ void g2c_cli_progress_done(const G2cCli *cli);
 
 int g2c_cmd_ingest(G2cCli *cli, int argc, char **argv);
 void g2c_cmd_ingest_usage(FILE *out);
+int g2c_cmd_query(G2cCli *cli, int argc, char **argv);
+void g2c_cmd_query_usage(FILE *out);
 int g2c_cmd_refset(G2cCli *cli, int argc, char **argv);
 void g2c_cmd_refset_usage(FILE *out);
 int g2c_cmd_summary(G2cCli *cli, int argc, char **argv);

@@ -12,6 +12,8 @@
 static const G2cCommand commands[] = {
     {"ingest", "add slides, annotations and glomerulus crops to the catalog",
      g2c_cmd_ingest, g2c_cmd_ingest_usage},
+    {"query", "named questions and read-only SQL over the catalog", g2c_cmd_query,
+     g2c_cmd_query_usage},
     {"refset", "build, import, list and export reference sets of one stain",
      g2c_cmd_refset, g2c_cmd_refset_usage},
     {"summary", "print what the catalog holds", g2c_cmd_summary, g2c_cmd_summary_usage},

@@ -67,10 +67,11 @@ static int clip_box(const G2cSlideInfo *info, G2cAnnotation *a, int *clipped)
 
 static int prepare_items(G2cCatalog *cat, const G2cManifestRow *row,
                          const G2cSlideInfo *info, const G2cIngestOptions *opt,
-                         Item **items_out, int *count_out)
+                         Item **items_out, int *count_out, G2cAnnotFormat *format)
 {
     *items_out = NULL;
     *count_out = 0;
+    *format = G2C_ANNOT_AUTO;
     if (!row->annotations[0])
         return 0;
     G2cAnnotationList list = {0};
@@ -101,6 +102,7 @@ static int prepare_items(G2cCatalog *cat, const G2cManifestRow *row,
     }
     *items_out = items;
     *count_out = list.count;
+    *format = list.format;
     g2c_annot_list_free(&list);
     return 0;
 }
@@ -324,13 +326,8 @@ static int delete_slide(G2cCatalog *cat, int64_t slide_id)
 static int write_slide(G2cCatalog *cat, const G2cManifestRow *row, const char *path,
                        int64_t stain_id, const G2cSlideInfo *info,
                        const G2cIngestOptions *opt, const Item *items, int count,
-                       int64_t replace_id, int64_t *slide_id)
+                       const char *format, int64_t replace_id, int64_t *slide_id)
 {
-    char format[32] = "";
-    if (row->annotations[0]) {
-        G2cAnnotFormat f = G2C_ANNOT_AUTO;
-        (void)f;
-    }
     if (g2c_catalog_begin(cat) != 0)
         return -1;
     int rc = 0;
@@ -370,12 +367,14 @@ static int ingest_open_slide(G2cCatalog *cat, const G2cManifestRow *row, const c
         return g2c_error("slide does not record its resolution, which --fit fixed needs");
     Item *items;
     int count;
-    if (prepare_items(cat, row, info, opt, &items, &count) != 0)
+    G2cAnnotFormat format;
+    if (prepare_items(cat, row, info, opt, &items, &count, &format) != 0)
         return -1;
     int rc = cut_crops(slide, opt, items, count);
     if (rc == 0)
         rc = write_slide(cat, row, path, stain_id, info, opt, items, count,
-                         state == SLIDE_CHANGED ? existing_id : 0, &result->slide_id);
+                         g2c_annot_format_name(format), state == SLIDE_CHANGED ? existing_id : 0,
+                         &result->slide_id);
     if (rc == 0) {
         result->outcome = state == SLIDE_CHANGED ? G2C_INGEST_REPLACED : G2C_INGEST_ADDED;
         result->annotations = count;

@@ -112,66 +112,87 @@ static AVX512 inline __mmask16 tail_mask(int remaining)
                             : (__mmask16)((1u << remaining) - 1);
 }
 
-/* M output channels x U vectors of 16 output columns held in registers
- * while every (channel, ky, kx) tap streams past: one load of the input
- * serves M multiply-adds. */
+/* Loads 16 floats, masked only at a row's tail (MASKED is a constant, so
+ * full blocks carry no mask register at all). */
+#define LOAD16(MASKED, m, p) \
+    ((MASKED) ? _mm512_maskz_loadu_ps((m), (p)) : _mm512_loadu_ps(p))
+
+/* One block of M output channels x U vectors of 16 output columns, kept in
+ * registers while every (channel, ky, kx) tap streams past: one load of
+ * the input serves M multiply-adds. */
 static AVX512 inline __attribute__((always_inline)) void
-thin_conv_block(const int M, const int U, int c, int hp, int wp, int k,
-                const float *xp, const float *w, const float *bias, float *y,
+thin_conv_block(const int M, const int U, const int MASKED, int n_left,
+                int c, int hp, int wp, int k, const float *xrow,
+                const float *w, const float *bias, float *yrow, size_t plane,
                 int accumulate)
 {
-    const int oh = hp - k + 1, ow = wp - k + 1;
-    const size_t plane = (size_t)oh * ow, wstride = (size_t)c * k * k;
-    for (int oy = 0; oy < oh; oy++)
-        for (int ox = 0; ox < ow; ox += 16 * U) {
-            __mmask16 mk[4];
-            __m512 acc[4][4];
+    const size_t wstride = (size_t)c * k * k;
+    __mmask16 mk[4];
+    __m512 acc[4][4];
 #pragma GCC unroll 4
-            for (int u = 0; u < U; u++)
-                mk[u] = tail_mask(ow - ox - 16 * u);
+    for (int u = 0; u < U; u++)
+        mk[u] = tail_mask(n_left - 16 * u);
 #pragma GCC unroll 4
-            for (int o = 0; o < M; o++) {
-                float *out = y + o * plane + (size_t)oy * ow + ox;
+    for (int o = 0; o < M; o++)
+#pragma GCC unroll 4
+        for (int u = 0; u < U; u++)
+            acc[o][u] = accumulate
+                            ? LOAD16(MASKED, mk[u], yrow + o * plane + 16 * u)
+                            : _mm512_set1_ps(bias ? bias[o] : 0.0f);
+    for (int ch = 0; ch < c; ch++)
+        for (int ky = 0; ky < k; ky++) {
+            const float *r = xrow + ((size_t)ch * hp + ky) * wp;
+            const float *wr = w + ((size_t)ch * k + ky) * k;
+            for (int kx = 0; kx < k; kx++) {
+                __m512 v[4];
 #pragma GCC unroll 4
                 for (int u = 0; u < U; u++)
-                    acc[o][u] = accumulate
-                                    ? _mm512_maskz_loadu_ps(mk[u], out + 16 * u)
-                                    : _mm512_set1_ps(bias ? bias[o] : 0.0f);
-            }
-            for (int ch = 0; ch < c; ch++)
-                for (int ky = 0; ky < k; ky++) {
-                    const float *r =
-                        xp + ((size_t)ch * hp + oy + ky) * wp + ox;
-                    const float *wr = w + ((size_t)ch * k + ky) * k;
-                    for (int kx = 0; kx < k; kx++) {
-                        __m512 v[4];
+                    v[u] = LOAD16(MASKED, mk[u], r + kx + 16 * u);
 #pragma GCC unroll 4
-                        for (int u = 0; u < U; u++)
-                            v[u] = _mm512_maskz_loadu_ps(mk[u],
-                                                         r + kx + 16 * u);
+                for (int o = 0; o < M; o++) {
+                    __m512 wv = _mm512_set1_ps(wr[o * wstride + kx]);
 #pragma GCC unroll 4
-                        for (int o = 0; o < M; o++) {
-                            __m512 wv = _mm512_set1_ps(wr[o * wstride + kx]);
-#pragma GCC unroll 4
-                            for (int u = 0; u < U; u++)
-                                acc[o][u] =
-                                    _mm512_fmadd_ps(wv, v[u], acc[o][u]);
-                        }
-                    }
+                    for (int u = 0; u < U; u++)
+                        acc[o][u] = _mm512_fmadd_ps(wv, v[u], acc[o][u]);
                 }
-#pragma GCC unroll 4
-            for (int o = 0; o < M; o++) {
-                float *out = y + o * plane + (size_t)oy * ow + ox;
-#pragma GCC unroll 4
-                for (int u = 0; u < U; u++)
-                    _mm512_mask_storeu_ps(out + 16 * u, mk[u], acc[o][u]);
             }
         }
+#pragma GCC unroll 4
+    for (int o = 0; o < M; o++)
+#pragma GCC unroll 4
+        for (int u = 0; u < U; u++) {
+            if (MASKED)
+                _mm512_mask_storeu_ps(yrow + o * plane + 16 * u, mk[u],
+                                      acc[o][u]);
+            else
+                _mm512_storeu_ps(yrow + o * plane + 16 * u, acc[o][u]);
+        }
+}
+
+static AVX512 inline __attribute__((always_inline)) void
+thin_conv_rows(const int M, const int U, int c, int hp, int wp, int k,
+               const float *xp, const float *w, const float *bias, float *y,
+               int accumulate)
+{
+    const int oh = hp - k + 1, ow = wp - k + 1;
+    const size_t plane = (size_t)oh * ow;
+    for (int oy = 0; oy < oh; oy++) {
+        const float *xrow = xp + (size_t)oy * wp;
+        float *yrow = y + (size_t)oy * ow;
+        int ox = 0;
+        for (; ox + 16 * U <= ow; ox += 16 * U)
+            thin_conv_block(M, U, 0, 16 * U, c, hp, wp, k, xrow + ox, w, bias,
+                            yrow + ox, plane, accumulate);
+        /* The rest of the row, in blocks of one vector. */
+        for (; ox < ow; ox += 16)
+            thin_conv_block(M, 1, 1, ow - ox, c, hp, wp, k, xrow + ox, w,
+                            bias, yrow + ox, plane, accumulate);
+    }
 }
 
 #define THIN_CONV_CASE(M_, U_)                                               \
     case (M_) * 8 + (U_):                                                    \
-        thin_conv_block(M_, U_, c, hp, wp, k, xp, w, bias, y, accumulate);  \
+        thin_conv_rows(M_, U_, c, hp, wp, k, xp, w, bias, y, accumulate);   \
         return;
 
 static AVX512 void thin_conv_avx512(int m, int c, int hp, int wp, int k,
@@ -179,11 +200,13 @@ static AVX512 void thin_conv_avx512(int m, int c, int hp, int wp, int k,
                                     const float *bias, float *y,
                                     int accumulate)
 {
-    /* Fewer vectors per block for narrow images, so masked-off lanes do
-     * not dominate (a 14-wide PatchGAN map needs one vector, not four). */
-    int ow = wp - k + 1, u = (ow + 15) / 16;
+    /* Up to 4 vectors per block: M * U accumulators + U inputs + 1 weight
+     * stay within the 32 registers; narrow maps use fewer. */
+    int ow = wp - k + 1, u = ow / 16;
     if (u > 4)
         u = 4;
+    if (u < 1)
+        u = 1;
     switch (m * 8 + u) {
         THIN_CONV_CASE(1, 1) THIN_CONV_CASE(1, 2) THIN_CONV_CASE(1, 3)
         THIN_CONV_CASE(1, 4) THIN_CONV_CASE(2, 1) THIN_CONV_CASE(2, 2)
@@ -196,61 +219,123 @@ static AVX512 void thin_conv_avx512(int m, int c, int hp, int wp, int k,
     }
 }
 
-/* M output planes x up to G kernel columns of partial sums in registers;
- * each row of dy is read once per (channel, ky, group of kx). */
+/* Partial sums of M output planes x G kernel columns, in registers, over
+ * a row segment of 16 columns. */
 static AVX512 inline __attribute__((always_inline)) void
-thin_dw_block(const int M, const int G, int c, int hp, int wp, int k,
-              const float *xp, const float *dy, float *dw)
+thin_dw_step(const int M, const int G, const int MASKED, __mmask16 mk,
+             const float *d, size_t plane, const float *r,
+             __m512 acc[4][8])
+{
+    __m512 dv[4];
+#pragma GCC unroll 4
+    for (int o = 0; o < M; o++)
+        dv[o] = LOAD16(MASKED, mk, d + o * plane);
+#pragma GCC unroll 8
+    for (int j = 0; j < G; j++) {
+        __m512 v = LOAD16(MASKED, mk, r + j);
+#pragma GCC unroll 4
+        for (int o = 0; o < M; o++)
+            acc[o][j] = _mm512_fmadd_ps(dv[o], v, acc[o][j]);
+    }
+}
+
+/* dw for kernel columns kx0 .. kx0+G-1 of one (channel, ky): each row of
+ * dy is read once per group.  G is exact (a constant); k % G leftovers go
+ * through a smaller G. */
+static AVX512 inline __attribute__((always_inline)) void
+thin_dw_group(const int M, const int G, int c, int ch, int ky, int kx0,
+              int hp, int wp, int k, const float *xp, const float *dy,
+              float *dw)
 {
     const int oh = hp - k + 1, ow = wp - k + 1;
     const size_t plane = (size_t)oh * ow;
-    for (int ch = 0; ch < c; ch++)
-        for (int ky = 0; ky < k; ky++)
-            for (int kx0 = 0; kx0 < k; kx0 += G) {
-                const int ng = k - kx0 < G ? k - kx0 : G;
-                __m512 acc[4][8];
+    __m512 acc[4][8];
 #pragma GCC unroll 4
-                for (int o = 0; o < M; o++)
+    for (int o = 0; o < M; o++)
 #pragma GCC unroll 8
-                    for (int j = 0; j < G; j++)
-                        acc[o][j] = _mm512_setzero_ps();
-                for (int oy = 0; oy < oh; oy++) {
-                    const float *r =
-                        xp + ((size_t)ch * hp + oy + ky) * wp + kx0;
-                    const float *d = dy + (size_t)oy * ow;
-                    for (int ox = 0; ox < ow; ox += 16) {
-                        __mmask16 mk = tail_mask(ow - ox);
-                        __m512 dv[4];
+        for (int j = 0; j < G; j++)
+            acc[o][j] = _mm512_setzero_ps();
+    for (int oy = 0; oy < oh; oy++) {
+        const float *r = xp + ((size_t)ch * hp + oy + ky) * wp + kx0;
+        const float *d = dy + (size_t)oy * ow;
+        int ox = 0;
+        for (; ox + 16 <= ow; ox += 16)
+            thin_dw_step(M, G, 0, 0, d + ox, plane, r + ox, acc);
+        if (ox < ow)
+            thin_dw_step(M, G, 1, tail_mask(ow - ox), d + ox, plane, r + ox,
+                         acc);
+    }
 #pragma GCC unroll 4
-                        for (int o = 0; o < M; o++)
-                            dv[o] = _mm512_maskz_loadu_ps(mk, d + o * plane + ox);
+    for (int o = 0; o < M; o++)
 #pragma GCC unroll 8
-                        for (int j = 0; j < G; j++) {
-                            if (j >= ng)
-                                break;
-                            __m512 v = _mm512_maskz_loadu_ps(mk, r + ox + j);
-#pragma GCC unroll 4
-                            for (int o = 0; o < M; o++)
-                                acc[o][j] = _mm512_fmadd_ps(dv[o], v, acc[o][j]);
-                        }
-                    }
-                }
-#pragma GCC unroll 4
-                for (int o = 0; o < M; o++)
-                    for (int j = 0; j < ng; j++)
-                        dw[(((size_t)o * c + ch) * k + ky) * k + kx0 + j] +=
-                            _mm512_reduce_add_ps(acc[o][j]);
-            }
+        for (int j = 0; j < G; j++)
+            dw[(((size_t)o * c + ch) * k + ky) * k + kx0 + j] +=
+                _mm512_reduce_add_ps(acc[o][j]);
 }
+
+/* Group sizes: M * G accumulators + M + 1 registers must fit in 32. */
+#define THIN_DW_GMAX(M) ((M) <= 2 ? 8 : (M) == 3 ? 7 : 5)
+
+#define THIN_DW_GROUP(M_, G_)                                                \
+    case G_:                                                                 \
+        thin_dw_group(M_, G_, c, ch, ky, kx0, hp, wp, k, xp, dy, dw);        \
+        break;
+
+#define THIN_DW_CASE(M_)                                                     \
+    static AVX512 void thin_dw_m##M_(int c, int hp, int wp, int k,           \
+                                     const float *xp, const float *dy,       \
+                                     float *dw)                              \
+    {                                                                        \
+        for (int ch = 0; ch < c; ch++)                                       \
+            for (int ky = 0; ky < k; ky++)                                   \
+                for (int kx0 = 0; kx0 < k; kx0 += THIN_DW_GMAX(M_)) {        \
+                    int g = k - kx0 < THIN_DW_GMAX(M_) ? k - kx0             \
+                                                       : THIN_DW_GMAX(M_);   \
+                    switch (g) {                                             \
+                        THIN_DW_GROUP(M_, 1) THIN_DW_GROUP(M_, 2)            \
+                        THIN_DW_GROUP(M_, 3) THIN_DW_GROUP(M_, 4)            \
+                        THIN_DW_GROUP(M_, 5)                                 \
+                    default:                                                 \
+                        thin_dw_wide_##M_(c, ch, ky, kx0, g, hp, wp, k, xp,  \
+                                          dy, dw);                           \
+                    }                                                        \
+                }                                                            \
+    }
+
+/* Groups of 6 to 8 (only M <= 3 uses them). */
+#define THIN_DW_WIDE(M_)                                                     \
+    static AVX512 void thin_dw_wide_##M_(int c, int ch, int ky, int kx0,     \
+                                         int g, int hp, int wp, int k,       \
+                                         const float *xp, const float *dy,   \
+                                         float *dw)                          \
+    {                                                                        \
+        switch (g) {                                                         \
+            THIN_DW_GROUP(M_, 6)                                             \
+            THIN_DW_GROUP(M_, 7)                                             \
+        case 8:                                                              \
+            thin_dw_group(M_, THIN_DW_GMAX(M_) == 8 ? 8 : 1, c, ch, ky, kx0, \
+                          hp, wp, k, xp, dy, dw);                            \
+            break;                                                           \
+        }                                                                    \
+    }
+
+THIN_DW_WIDE(1)
+THIN_DW_WIDE(2)
+THIN_DW_WIDE(3)
+THIN_DW_WIDE(4)
+THIN_DW_CASE(1)
+THIN_DW_CASE(2)
+THIN_DW_CASE(3)
+THIN_DW_CASE(4)
 
 static AVX512 void thin_dw_avx512(int m, int c, int hp, int wp, int k,
                                   const float *xp, const float *dy, float *dw)
 {
     switch (m) {
-    case 1: thin_dw_block(1, 8, c, hp, wp, k, xp, dy, dw); return;
-    case 2: thin_dw_block(2, 8, c, hp, wp, k, xp, dy, dw); return;
-    case 3: thin_dw_block(3, 7, c, hp, wp, k, xp, dy, dw); return;
-    case 4: thin_dw_block(4, 5, c, hp, wp, k, xp, dy, dw); return;
+    case 1: thin_dw_m1(c, hp, wp, k, xp, dy, dw); return;
+    case 2: thin_dw_m2(c, hp, wp, k, xp, dy, dw); return;
+    case 3: thin_dw_m3(c, hp, wp, k, xp, dy, dw); return;
+    case 4: thin_dw_m4(c, hp, wp, k, xp, dy, dw); return;
     default: thin_dw_generic(m, c, hp, wp, k, xp, dy, dw);
     }
 }

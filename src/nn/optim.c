@@ -71,8 +71,9 @@ void g2c_optim_free(G2cOptimizer *o)
     o->step = 0;
 }
 
-/* torch.optim.SGD, dampening 0, nesterov off: d = g + wd*w; the momentum
- * buffer starts as a copy of d on the first step, then buf = mu*buf + d. */
+/* torch.optim.SGD, dampening 0, nesterov off: d = g + wd*w, buf = mu*buf + d,
+ * w -= lr*buf.  torch starts the buffer as a copy of the first d; starting
+ * from zero gives the same, also for a tensor unfrozen later. */
 static void sgd_tensor(const G2cOptimizer *o, size_t n, float *w,
                        const float *g, float *buf, float lr)
 {
@@ -83,7 +84,7 @@ static void sgd_tensor(const G2cOptimizer *o, size_t n, float *w,
         if (wd != 0)
             d = fmaf(wd, w[i], d);
         if (buf) {
-            buf[i] = o->step == 1 ? d : buf[i] * mu + d;
+            buf[i] = buf[i] * mu + d;
             d = buf[i];
         }
         w[i] = fmaf(neg_lr, d, w[i]);

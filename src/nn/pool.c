@@ -42,38 +42,64 @@ static void column_range(const G2cPool2d *p, int ow, int kx, int *lo, int *hi)
     *hi = h < ow ? h : ow;
 }
 
-/* One output row: the kernel's elements are visited in row-major order
- * (so strict '>' keeps PyTorch's first maximum, and a NaN, the last one,
- * wins as in its kernel), each across all output columns at once.  The
- * columns are independent, so the selects are done with bit masks: GCC
- * turns float selects back into branches, and on real activations those
- * mispredict a few times per window. */
-static void maxpool_row(const G2cPool2d *p, const float *xp, int oy, int ow,
-                        float *ym, int32_t *am)
+/* Whether a plane holds a NaN.  Fixed blocks through a local array, so
+ * that GCC's -O2 vectorizer takes the loop (see activation.c). */
+static int has_nan(const float *x, size_t n)
 {
+    enum { BLK = 16 };
+    int acc[BLK] = {0};
+    size_t i = 0;
+    for (; i + BLK <= n; i += BLK)
+        for (int j = 0; j < BLK; j++)
+            acc[j] |= x[i + j] != x[i + j];
+    int any = 0;
+    for (int j = 0; j < BLK; j++)
+        any |= acc[j];
+    for (; i < n; i++)
+        any |= x[i] != x[i];
+    return any;
+}
+
+/* One output row: the kernel's elements are visited in row-major order, so
+ * strict '>' keeps PyTorch's first maximum, each across all output columns
+ * at once.  The columns are independent, so the selects are done with bit
+ * masks: GCC turns float selects back into branches, and on real
+ * activations those mispredict a few times per window.  with_nan also lets
+ * a NaN win (the last one, as in PyTorch's kernel); testing it costs as
+ * much as the rest, so it is only done on planes that hold one (always
+ * inlined, so that each call's constant flag removes the test). */
+static inline __attribute__((always_inline)) void
+maxpool_row(const G2cPool2d *p, const float *xp, int oy, int ow, int with_nan,
+            float *ym, int32_t *am)
+{
+    /* Locals: the stores below could alias *p as far as the compiler
+     * knows, and would force a reload of every field each element. */
+    const int w = p->in_w, s = p->stride;
     int y0, y1;
     window(oy, p->in_h, p, &y0, &y1);
     for (int ox = 0; ox < ow; ox++) {
         int x0, x1;
-        window(ox, p->in_w, p, &x0, &x1);
+        window(ox, w, p, &x0, &x1);
         ym[ox] = -INFINITY; /* all -inf: the first element, as PyTorch */
-        am[ox] = y0 * p->in_w + x0;
+        am[ox] = y0 * w + x0;
     }
     for (int iy = y0; iy < y1; iy++) {
-        const float *row = xp + (size_t)iy * p->in_w;
+        const float *row = xp + (size_t)iy * w;
         for (int kx = 0; kx < p->kernel; kx++) {
             int lo, hi;
             column_range(p, ow, kx, &lo, &hi);
-            int ix = lo * p->stride - p->pad + kx;
-            for (int ox = lo; ox < hi; ox++, ix += p->stride) {
-                float v = row[ix], m = ym[ox];
+            uint32_t idx = (uint32_t)(iy * w + lo * s - p->pad + kx);
+            const float *src = row + (lo * s - p->pad + kx);
+            for (int ox = lo; ox < hi; ox++, src += s, idx += (uint32_t)s) {
+                float v = *src, m = ym[ox];
                 uint32_t vb, mb;
                 memcpy(&vb, &v, sizeof vb);
                 memcpy(&mb, &m, sizeof mb);
-                uint32_t take = 0u - (uint32_t)((v > m) | (v != v));
+                uint32_t take = with_nan
+                    ? 0u - (uint32_t)((v > m) | (v != v))
+                    : 0u - (uint32_t)(v > m);
                 mb = (vb & take) | (mb & ~take);
                 memcpy(&ym[ox], &mb, sizeof mb);
-                uint32_t idx = (uint32_t)(iy * p->in_w + ix);
                 am[ox] = (int32_t)((idx & take) | ((uint32_t)am[ox] & ~take));
             }
         }
@@ -86,11 +112,19 @@ void g2c_maxpool2d_forward(const G2cPool2d *p, const float *x, float *y,
     int oh = g2c_pool2d_out_h(p), ow = g2c_pool2d_out_w(p);
     size_t in_plane = (size_t)p->in_h * p->in_w;
     size_t out_plane = (size_t)oh * ow;
-    for (size_t pl = 0; pl < (size_t)p->batch * p->c; pl++)
-        for (int oy = 0; oy < oh; oy++)
-            maxpool_row(p, x + pl * in_plane, oy, ow,
-                        y + pl * out_plane + (size_t)oy * ow,
-                        argmax + pl * out_plane + (size_t)oy * ow);
+    for (size_t pl = 0; pl < (size_t)p->batch * p->c; pl++) {
+        const float *xp = x + pl * in_plane;
+        float *yp = y + pl * out_plane;
+        int32_t *ap = argmax + pl * out_plane;
+        if (has_nan(xp, in_plane))
+            for (int oy = 0; oy < oh; oy++)
+                maxpool_row(p, xp, oy, ow, 1, yp + (size_t)oy * ow,
+                            ap + (size_t)oy * ow);
+        else
+            for (int oy = 0; oy < oh; oy++)
+                maxpool_row(p, xp, oy, ow, 0, yp + (size_t)oy * ow,
+                            ap + (size_t)oy * ow);
+    }
 }
 
 void g2c_maxpool2d_backward(const G2cPool2d *p, const int32_t *argmax,

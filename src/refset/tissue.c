@@ -117,7 +117,7 @@ int g2c_otsu_threshold(const uint64_t hist[256])
 
 /* ---- per-pixel classification ----------------------------------------- */
 
-static inline int saturation(const uint8_t *p, int *mn, int *mx)
+static inline void min_max(const uint8_t *p, int *mn, int *mx)
 {
     int lo = p[0], hi = p[0];
     if (p[1] < lo) lo = p[1];
@@ -126,129 +126,179 @@ static inline int saturation(const uint8_t *p, int *mn, int *mx)
     if (p[2] > hi) hi = p[2];
     *mn = lo;
     *mx = hi;
-    return hi ? (hi - lo) * 255 / hi : 0;
 }
 
-static void saturation_histogram(const G2cImage *img, uint64_t hist[256])
+/* HSV saturation of every pixel into sat[], and its histogram.  A table
+ * indexed by (max, max - min) spares a division per pixel. */
+static int saturation_pass(const G2cImage *img, uint8_t *sat, uint64_t hist[256])
 {
+    uint8_t *table = malloc(256 * 256);
+    if (!table)
+        return g2c_error("out of memory for the saturation table");
+    for (int mx = 0; mx < 256; mx++)
+        for (int d = 0; d < 256; d++)
+            table[mx << 8 | d] = (uint8_t)(mx && d <= mx ? d * 255 / mx : 0);
     memset(hist, 0, 256 * sizeof *hist);
     size_t n = (size_t)img->width * (size_t)img->height;
     for (size_t i = 0; i < n; i++) {
         int mn, mx;
-        hist[saturation(img->rgb + i * 3, &mn, &mx)]++;
+        min_max(img->rgb + i * 3, &mn, &mx);
+        sat[i] = table[mx << 8 | (mx - mn)];
+        hist[sat[i]]++;
     }
+    free(table);
+    return 0;
 }
 
-static void classify(const G2cImage *img, const G2cTissueParams *p, int t, uint8_t *out)
+/* Replace each saturation in px[] by the tissue verdict (0/1). */
+static void classify(const G2cImage *img, const G2cTissueParams *p, int t, uint8_t *px)
 {
     size_t n = (size_t)img->width * (size_t)img->height;
     int gray_sum = 3 * p->gray_level;
     for (size_t i = 0; i < n; i++) {
         const uint8_t *q = img->rgb + i * 3;
         int mn, mx;
-        int s = saturation(q, &mn, &mx);
+        min_max(q, &mn, &mx);
         int sum = q[0] + q[1] + q[2];
-        out[i] = mx >= p->black_level && mn <= p->white_level &&
-                 (s >= t || sum <= gray_sum);
+        px[i] = mx >= p->black_level && mn <= p->white_level &&
+                (px[i] >= t || sum <= gray_sum);
     }
 }
 
 /* ---- connected components ---------------------------------------------- */
 
-/* Flood fills over mask bytes: bit 0 is the value, bit 1 marks a pixel
- * already visited in the current pass.  No label image is needed: a
- * component that must flip is flooded a second time. */
-enum { VALUE = 1, SEEN = 2 };
+/* Components are found over horizontal runs rather than pixels: runs of
+ * one row are joined (union-find) to the runs of the row above that touch
+ * them, so the work is per run, not per pixel and neighbour. */
+typedef struct {
+    int32_t y, x0, x1; /* pixels [x0, x1) of row y */
+} Run;
 
 typedef struct {
-    uint32_t *items;
-    size_t size, capacity;
-} Stack;
+    Run *runs;
+    int32_t *parent;
+    size_t count, capacity;
+} Runs;
 
-static int push(Stack *s, uint32_t v)
+static int add_run(Runs *r, int y, int x0, int x1)
 {
-    if (s->size == s->capacity) {
-        size_t cap = s->capacity ? s->capacity * 2 : 4096;
-        uint32_t *grown = realloc(s->items, cap * sizeof *grown);
-        if (!grown)
+    if (r->count == r->capacity) {
+        size_t cap = r->capacity ? r->capacity * 2 : 4096;
+        Run *runs = realloc(r->runs, cap * sizeof *runs);
+        if (runs)
+            r->runs = runs;
+        int32_t *parent = realloc(r->parent, cap * sizeof *parent);
+        if (parent)
+            r->parent = parent;
+        if (!runs || !parent)
             return g2c_error("out of memory in tissue component labelling");
-        s->items = grown;
-        s->capacity = cap;
+        r->capacity = cap;
     }
-    s->items[s->size++] = v;
+    if (r->count >= INT32_MAX)
+        return g2c_error("too many runs in tissue component labelling");
+    r->runs[r->count] = (Run){y, x0, x1};
+    r->parent[r->count] = (int32_t)r->count;
+    r->count++;
     return 0;
 }
 
-typedef struct {
-    uint8_t *px;
-    int w, h;
-    int eight; /* 8-connectivity, else 4 */
-    Stack stack;
-} Flood;
-
-/* Flood the component of `from` whose bytes equal `match`, rewriting them
- * to `to`; counts its pixels and whether it reaches the image border. */
-static int flood(Flood *f, uint32_t from, uint8_t match, uint8_t to,
-                 uint64_t *area, int *border)
+static int32_t find_root(int32_t *parent, int32_t i)
 {
-    static const int dx[8] = {1, -1, 0, 0, 1, 1, -1, -1};
-    static const int dy[8] = {0, 0, 1, -1, 1, -1, 1, -1};
-    int nn = f->eight ? 8 : 4;
-    uint64_t count = 0;
-    int edge = 0;
-    f->stack.size = 0;
-    f->px[from] = to;
-    if (push(&f->stack, from) != 0)
-        return -1;
-    while (f->stack.size) {
-        uint32_t i = f->stack.items[--f->stack.size];
-        int x = (int)(i % (uint32_t)f->w), y = (int)(i / (uint32_t)f->w);
-        count++;
-        if (x == 0 || y == 0 || x == f->w - 1 || y == f->h - 1)
-            edge = 1;
-        for (int k = 0; k < nn; k++) {
-            int nx = x + dx[k], ny = y + dy[k];
-            if (nx < 0 || ny < 0 || nx >= f->w || ny >= f->h)
+    while (parent[i] != i) {
+        parent[i] = parent[parent[i]];
+        i = parent[i];
+    }
+    return i;
+}
+
+static void unite(int32_t *parent, int32_t a, int32_t b)
+{
+    a = find_root(parent, a);
+    b = find_root(parent, b);
+    if (a < b)
+        parent[b] = a;
+    else if (b < a)
+        parent[a] = b;
+}
+
+/* Runs of `value` in every row, joined across rows: 8-connected runs touch
+ * when they overlap or meet at a corner, 4-connected ones must overlap. */
+static int label_runs(const uint8_t *px, int w, int h, uint8_t value, int eight, Runs *r)
+{
+    size_t prev_begin = 0, prev_end = 0;
+    int reach = eight ? 1 : 0;
+    for (int y = 0; y < h; y++) {
+        const uint8_t *row = px + (size_t)y * w;
+        size_t begin = r->count;
+        for (int x = 0; x < w;) {
+            if (row[x] != value) {
+                x++;
                 continue;
-            uint32_t j = (uint32_t)ny * (uint32_t)f->w + (uint32_t)nx;
-            if (f->px[j] != match)
-                continue;
-            f->px[j] = to;
-            if (push(&f->stack, j) != 0)
+            }
+            int x0 = x;
+            while (x < w && row[x] == value)
+                x++;
+            if (add_run(r, y, x0, x) != 0)
                 return -1;
         }
+        size_t end = r->count, p = prev_begin;
+        for (size_t i = begin; i < end; i++) {
+            const Run *cur = &r->runs[i];
+            /* Skip runs above that end before this one can touch them. */
+            while (p < prev_end && r->runs[p].x1 + reach <= cur->x0)
+                p++;
+            for (size_t q = p; q < prev_end && r->runs[q].x0 < cur->x1 + reach; q++)
+                unite(r->parent, (int32_t)i, (int32_t)q);
+        }
+        prev_begin = begin;
+        prev_end = end;
     }
-    if (area)
-        *area = count;
-    if (border)
-        *border = edge;
     return 0;
 }
 
 /* Flip every component of `value` smaller than max_area (and, when
- * enclosed_only, not touching the border) to the other value. */
-static int flip_small(Flood *f, uint8_t value, uint64_t max_area, int enclosed_only,
-                      int *flipped)
+ * enclosed_only, not touching the image border) to the other value. */
+static int flip_small(uint8_t *px, int w, int h, uint8_t value, int eight,
+                      uint64_t max_area, int enclosed_only, int *flipped)
 {
-    size_t n = (size_t)f->w * (size_t)f->h;
-    uint8_t other = (uint8_t)(value ^ VALUE);
     *flipped = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (f->px[i] != value)
-            continue;
-        uint64_t area;
-        int border;
-        if (flood(f, (uint32_t)i, value, value | SEEN, &area, &border) != 0)
-            return -1;
-        if (area >= max_area || (enclosed_only && border))
-            continue;
-        if (flood(f, (uint32_t)i, value | SEEN, other | SEEN, NULL, NULL) != 0)
-            return -1;
-        (*flipped)++;
+    if (max_area == 0)
+        return 0;
+    Runs r = {0};
+    uint64_t *area = NULL;
+    uint8_t *border = NULL;
+    int rc = label_runs(px, w, h, value, eight, &r);
+    if (rc == 0 && r.count) {
+        area = calloc(r.count, sizeof *area);
+        border = calloc(r.count, 1);
+        if (!area || !border)
+            rc = g2c_error("out of memory in tissue component labelling");
     }
-    for (size_t i = 0; i < n; i++)
-        f->px[i] &= VALUE;
-    return 0;
+    for (size_t i = 0; rc == 0 && i < r.count; i++) {
+        const Run *run = &r.runs[i];
+        int32_t root = find_root(r.parent, (int32_t)i);
+        area[root] += (uint64_t)(run->x1 - run->x0);
+        border[root] |= run->y == 0 || run->y == h - 1 || run->x0 == 0 || run->x1 == w;
+    }
+    /* border[] doubles as the verdict: bit 1 = flip, counted once per root. */
+    for (size_t i = 0; rc == 0 && i < r.count; i++) {
+        if (r.parent[i] != (int32_t)i)
+            continue;
+        if (area[i] < max_area && !(enclosed_only && (border[i] & 1))) {
+            border[i] |= 2;
+            (*flipped)++;
+        }
+    }
+    for (size_t i = 0; rc == 0 && i < r.count; i++) {
+        const Run *run = &r.runs[i];
+        if (border[find_root(r.parent, (int32_t)i)] & 2)
+            memset(px + (size_t)run->y * w + run->x0, value ^ 1, (size_t)(run->x1 - run->x0));
+    }
+    free(r.runs);
+    free(r.parent);
+    free(area);
+    free(border);
+    return rc;
 }
 
 /* Areas in mask pixels from the parameters (µm² or fractions). */
@@ -272,6 +322,7 @@ int g2c_tissue_detect(const G2cImage *img, const G2cTissueParams *params,
                       G2cTissueMask *mask, G2cTissueStats *stats)
 {
     G2cTissueParams defaults;
+    memset(mask, 0, sizeof *mask); /* safe to free whatever happens */
     if (!params) {
         g2c_tissue_params_default(&defaults);
         params = &defaults;
@@ -283,7 +334,10 @@ int g2c_tissue_detect(const G2cImage *img, const G2cTissueParams *params,
         return g2c_error_prefix("tissue detection: ");
 
     uint64_t hist[256];
-    saturation_histogram(img, hist);
+    if (saturation_pass(img, mask->pixels, hist) != 0) {
+        g2c_tissue_mask_free(mask);
+        return -1;
+    }
     int otsu = g2c_otsu_threshold(hist);
     int t = otsu < params->sat_floor ? params->sat_floor
           : otsu > params->sat_ceiling ? params->sat_ceiling : otsu;
@@ -291,12 +345,11 @@ int g2c_tissue_detect(const G2cImage *img, const G2cTissueParams *params,
 
     uint64_t min_tissue, max_hole;
     area_limits(params, img->width, img->height, &min_tissue, &max_hole);
-    Flood f = {mask->pixels, img->width, img->height, 1, {0}};
-    int specks = 0, holes = 0, rc = flip_small(&f, 1, min_tissue, 0, &specks);
-    f.eight = 0; /* background is 4-connected, the dual of 8-connected tissue */
+    int specks = 0, holes = 0;
+    int rc = flip_small(mask->pixels, img->width, img->height, 1, 1, min_tissue, 0, &specks);
+    /* Background is 4-connected, the dual of 8-connected tissue. */
     if (rc == 0)
-        rc = flip_small(&f, 0, max_hole, 1, &holes);
-    free(f.stack.items);
+        rc = flip_small(mask->pixels, img->width, img->height, 0, 0, max_hole, 1, &holes);
     if (rc != 0) {
         g2c_tissue_mask_free(mask);
         return -1;

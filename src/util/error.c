@@ -19,13 +19,20 @@ int g2c_error(const char *fmt, ...)
 int g2c_error_prefix(const char *fmt, ...)
 {
     char prefix[ERROR_CAPACITY];
-    char old[ERROR_CAPACITY];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(prefix, sizeof prefix, fmt, ap);
     va_end(ap);
-    memcpy(old, error_buffer, sizeof old);
-    snprintf(error_buffer, sizeof error_buffer, "%s%s", prefix, old);
+    /* Shift the message right and put the prefix in front, cutting the
+     * end if the two do not fit. */
+    size_t p = strlen(prefix), m = strlen(error_buffer);
+    if (p >= ERROR_CAPACITY)
+        p = ERROR_CAPACITY - 1;
+    if (p + m >= ERROR_CAPACITY)
+        m = ERROR_CAPACITY - 1 - p;
+    memmove(error_buffer + p, error_buffer, m);
+    memcpy(error_buffer, prefix, p);
+    error_buffer[p + m] = '\0';
     return -1;
 }
 

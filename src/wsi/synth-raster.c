@@ -21,6 +21,22 @@ static inline float maxf(float a, float b)
     return a > b ? a : b;
 }
 
+/* A cheap stand-in for exp(-x*x): same height and about the same width,
+ * exactly zero past |x| = 2.2 (membranes are painted per pixel, so the
+ * exponential was the raster's main cost). */
+static inline float bump(float x)
+{
+    float t = 1 - x * x * (1.0f / 4.84f);
+    return t > 0 ? t * t * t : 0;
+}
+
+/* And for exp(-x), x >= 0. */
+static inline float decay(float x)
+{
+    float t = 1 - x * (1.0f / 4.0f);
+    return t > 0 ? t * t * t * t : 0;
+}
+
 typedef struct {
     int xa, xb, ya, yb; /* inclusive pixel range inside the tile */
 } Span;
@@ -124,9 +140,8 @@ static void paint_tubule(const SynthWorld *w, SynthTile *t, const SynthPrim *p, 
             t->m[M_CYTO][k] = t->m[M_CYTO][k] * out + epi * cyto + inside * lumen * 0.04f;
             if (p->flag && dl > -1)
                 t->m[M_BRUSH][k] = maxf(t->m[M_BRUSH][k],
-                                        epi * 0.75f * expf(-maxf(dl, 0) / brush_w));
-            float ring = d / bm;
-            t->m[M_BM][k] = maxf(t->m[M_BM][k], 0.9f * expf(-ring * ring));
+                                        epi * 0.75f * decay(maxf(dl, 0) / brush_w));
+            t->m[M_BM][k] = maxf(t->m[M_BM][k], 0.9f * bump(d / bm));
         }
 }
 
@@ -146,7 +161,7 @@ static void paint_vessel(SynthTile *t, const SynthPrim *p, const Span *s, int x0
                 continue;
             int k = (y - y0) * SYNTH_TILE + (x - x0);
             float inside = clamp01(0.5f - d);
-            float ring = expf(-(d / wall) * (d / wall));
+            float ring = bump(d / wall);
             float rbc = 0;
             if (p->v[0] > 0) {
                 float rx = px - p->cx - p->v[1], ry = py - p->cy - p->v[2];
@@ -181,7 +196,7 @@ static float fibrosis(const SynthGlom *g, float dc)
     if (dc <= 0)
         return 0;
     float lam = 0.75f + 0.25f * cosf(dc * 6.2831853f / (2.2f * g->capsule_px + 2));
-    return g->fibrosis_amp * expf(-dc / g->fibrosis_px) * lam;
+    return g->fibrosis_amp * decay(dc / g->fibrosis_px) * lam;
 }
 
 static void paint_glom_pixel(SynthTile *t, const SynthGlom *g, int k, float dx, float dy)
@@ -197,8 +212,7 @@ static void paint_glom_pixel(SynthTile *t, const SynthGlom *g, int k, float dx, 
     t->m[M_COLL][k] += outside * fib;
     t->m[M_STROMA][k] *= 1 - 0.5f * clamp01(fib);
 
-    float cap = dc / g->capsule_px;
-    float capsule = expf(-cap * cap);
+    float capsule = bump(dc / g->capsule_px);
     t->m[M_BM][k] = maxf(t->m[M_BM][k], 0.95f * capsule);
     if (g->cls == G2C_GLOM_GS)
         t->m[M_COLL][k] += 0.5f * capsule;
@@ -216,7 +230,7 @@ static void paint_glom_pixel(SynthTile *t, const SynthGlom *g, int k, float dx, 
     float tu = inside * clamp01(rt - r + 0.5f);
     float open = 1 - s;
     /* Capillary lumens hold some plasma: not quite empty. */
-    float hole = 0.7f * t->hole[k] * open, wall = t->wall[k] * open, rbc = t->rbc[k] * open;
+    float hole = 0.6f * t->hole[k] * open, wall = t->wall[k] * open, rbc = t->rbc[k] * open;
     float coll_s = g->cls == G2C_GLOM_GS ? 0.6f : 0.45f;
     /* Mesangial stalks branch through the tuft (denser matrix in places);
      * sclerotic matrix is mottled a little. */
@@ -228,7 +242,7 @@ static void paint_glom_pixel(SynthTile *t, const SynthGlom *g, int k, float dx, 
     t->m[M_CYTO][k] += tu * (0.36f * (1 - hole) * open + 0.1f * s);
     t->m[M_MATRIX][k] += tu * (0.30f * stalk * (1 - hole) * open + 0.85f * s * mottle);
     t->m[M_COLL][k] += tu * coll_s * s * mottle;
-    t->m[M_BM][k] = maxf(t->m[M_BM][k], tu * 0.8f * wall);
+    t->m[M_BM][k] = maxf(t->m[M_BM][k], tu * 0.55f * wall);
     t->m[M_RBC][k] += tu * 0.85f * rbc;
     float space = inside * (1 - tu);
     if (g->cls == G2C_GLOM_GS) {

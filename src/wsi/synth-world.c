@@ -289,7 +289,7 @@ static int add_nucleus(SynthWorld *w, G2cRng *rng, float x, float y, float a, fl
 static int glom_capillaries(SynthWorld *w, const SynthGlom *g, G2cRng *rng, EllHash *h)
 {
     float rt = g->R * g->tuft;
-    float rmin = 2.2f * w->ppu, rmax = 3.8f * w->ppu, wall = 0.45f * w->ppu;
+    float rmin = 2.0f * w->ppu, rmax = 3.6f * w->ppu, wall = 0.45f * w->ppu;
     if (wall < 0.7f)
         wall = 0.7f;
     int tries = (int)(14.0f * rt * rt / (rmax * rmax)) + 50;
@@ -298,7 +298,7 @@ static int glom_capillaries(SynthWorld *w, const SynthGlom *g, G2cRng *rng, EllH
         float th = uni(rng, 0, 6.2831853f);
         float dx = r * cosf(th), dy = r * sinf(th);
         float rc = uni(rng, rmin, rmax);
-        float ecc = uni(rng, 1.0f, 1.8f);
+        float ecc = uni(rng, 1.0f, 2.2f);
         Ell e = {g->cx + dx, g->cy + dy, rc * ecc, rc, 0, 0};
         float ang = uni(rng, 0, 3.1415926f);
         e.cs = cosf(ang);
@@ -316,7 +316,7 @@ static int glom_capillaries(SynthWorld *w, const SynthGlom *g, G2cRng *rng, EllH
         if (!p)
             return -1;
         p->v[3] = wall;
-        if (g2c_rng_uniform(rng) < 0.55) {
+        if (g2c_rng_uniform(rng) < 0.4) {
             p->v[0] = rc * uni(rng, 0.6f, 0.8f);
             p->v[1] = uni(rng, -0.2f, 0.2f) * rc;
             p->v[2] = uni(rng, -0.2f, 0.2f) * rc;
@@ -329,7 +329,7 @@ static int glom_nuclei(SynthWorld *w, const SynthGlom *g, G2cRng *rng, EllHash *
 {
     float rt = g->R * g->tuft;
     float area_um2 = 3.14159f * rt * rt / (w->ppu * w->ppu);
-    int want = (int)(area_um2 / 80.0f);
+    int want = (int)(area_um2 / 65.0f);
     int tries = want * 12 + 50, placed = 0;
     for (int i = 0; i < tries && placed < want; i++) {
         float r = rt * sqrtf((float)g2c_rng_uniform(rng));
@@ -385,7 +385,7 @@ static int build_glom(SynthWorld *w, int index)
     p->glom = index;
     p->v[0] = reach;
     EllHash h;
-    float cell = 2 * (3.8f * 1.8f + 1.5f) * w->ppu;
+    float cell = 2 * (3.6f * 2.2f + 1.5f) * w->ppu;
     if (hash_init(&h, g->cx - g->R, g->cy - g->R, 2 * g->R, 2 * g->R, cell) != 0)
         return -1;
     int rc = glom_capillaries(w, g, &rng, &h);
@@ -403,14 +403,21 @@ static float tissue_cover_at(const SynthWorld *w, const SynthTissue *t, float x,
     return synth_tissue_cover(t, synth_tissue_field(t, x, y));
 }
 
-/* Distance from (x, y) into the nearest glomerulus' keep-out disc
- * (positive = inside it). */
+/* Radius around a glomerulus that tubules keep clear of: the capsule and
+ * the denser part of its periglomerular fibrosis. */
+static float glom_keep(const SynthGlom *g)
+{
+    float fib = g->cls == G2C_GLOM_GS ? 2.0f : g->cls == G2C_GLOM_SS ? 1.2f : 0.5f;
+    return g->R * 1.03f + g->capsule_px + fib * g->fibrosis_px;
+}
+
+/* Is (x, y) within `extra` of a glomerulus' keep-out disc? */
 static int near_glom(const SynthWorld *w, float x, float y, float extra)
 {
     for (int i = 0; i < w->glom_count; i++) {
         const SynthGlom *g = &w->gloms[i];
         float dx = x - g->cx, dy = y - g->cy;
-        float keep = g->R * 1.03f + g->capsule_px + 2.5f * g->fibrosis_px + extra;
+        float keep = glom_keep(g) + extra;
         if (dx * dx + dy * dy < keep * keep)
             return 1;
     }
@@ -491,7 +498,7 @@ static float growth(const SynthWorld *w, const EllHash *h, int i, float gap, flo
         const SynthGlom *g = &w->gloms[k];
         float dx = g->cx - e->x, dy = g->cy - e->y;
         float d = sqrtf(dx * dx + dy * dy);
-        float keep = g->R * 1.03f + g->capsule_px + 2.5f * g->fibrosis_px;
+        float keep = glom_keep(g);
         if (d > keep + e->a * fmax + gap)
             continue;
         float mine = dir_radius(e, dx / d, dy / d);
@@ -505,18 +512,16 @@ static float growth(const SynthWorld *w, const EllHash *h, int i, float gap, flo
 /* Random sequential placement leaves wide gaps; real cortex is packed
  * tubule against tubule with thin interstitium, so each tubule then grows
  * into the room around it. */
-static int place_tubules(SynthWorld *w, const SynthTissue *t, G2cRng *rng, EllHash *h)
+/* Jam cores of about `core` semi-minor axis at random, then let each new
+ * one grow until it nearly touches its neighbours (at most to `cap`). */
+static int jam_and_grow(SynthWorld *w, const SynthTissue *t, G2cRng *rng, EllHash *h,
+                        float core, float spacing, float cap, float gap)
 {
-    float ppu = w->ppu;
-    float bmax = 20.0f * ppu, bcap = 30.0f * ppu;
     double area = (double)w->width * w->height;
-    long tries = (long)(area / (bmax * bmax) * 14.0) + 20;
-    float gap = 1.6f * ppu;
+    long tries = (long)(area / (core * core) * 3.0) + 20;
+    int first = h->n;
     for (long i = 0; i < tries; i++) {
-        /* Larger tubules early, smaller ones later fill the gaps. */
-        float frac = (float)i / (float)tries;
-        float hi = 20.0f - 11.0f * frac;
-        float b = uni(rng, hi * 0.6f, hi) * ppu;
+        float b = uni(rng, 0.75f, 1.25f) * core;
         float ecc = 1.0f + 0.7f * (float)(g2c_rng_uniform(rng) * g2c_rng_uniform(rng));
         float ang = uni(rng, 0, 3.1415926f);
         Ell e = {uni(rng, 0, (float)w->width), uni(rng, 0, (float)w->height), b * ecc, b,
@@ -525,19 +530,31 @@ static int place_tubules(SynthWorld *w, const SynthTissue *t, G2cRng *rng, EllHa
             continue;
         if (near_glom(w, e.x, e.y, e.a + gap))
             continue;
-        if (hash_hits(h, &e, gap))
+        if (hash_hits(h, &e, gap + spacing))
             continue;
         if (hash_add(h, e) != 0)
             return -1;
     }
-    for (int i = 0; i < h->n; i++) {
+    for (int i = first; i < h->n; i++) {
         Ell *e = &h->e[i];
-        float f = growth(w, h, i, gap, bcap / e->b > 1 ? bcap / e->b : 1);
+        float f = growth(w, h, i, gap, cap / e->b > 1 ? cap / e->b : 1);
         e->a *= f;
         e->b *= f;
         if (e->a > h->rmax)
             h->rmax = e->a;
     }
+    return 0;
+}
+
+/* Real cortex is tubule against tubule with thin interstitium: big
+ * tubules first, then smaller ones (thin limbs, collecting ducts) in the
+ * gaps the round shapes leave. */
+static int place_tubules(SynthWorld *w, const SynthTissue *t, G2cRng *rng, EllHash *h)
+{
+    float ppu = w->ppu, gap = 1.6f * ppu;
+    if (jam_and_grow(w, t, rng, h, 10.0f * ppu, 12.0f * ppu, 27.0f * ppu, gap) != 0 ||
+        jam_and_grow(w, t, rng, h, 6.0f * ppu, 0, 12.0f * ppu, gap) != 0)
+        return -1;
     for (int i = 0; i < h->n; i++)
         if (add_tubule(w, rng, &h->e[i]) != 0)
             return -1;

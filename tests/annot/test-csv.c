@@ -121,9 +121,12 @@ static void test_reader(void)
     CHECK(strstr(g2c_error_message(), "open.csv:2: field 2: unterminated quote") != NULL);
     g2c_csv_close(r);
 
-    r = g2c_csv_open(scratch("bad.csv", "a,b\n\n\"c\"d,e\n"));
+    r = g2c_csv_open(scratch("bad.csv", "a,b\n\n\"c\"d,e\nf,g\n"));
     CHECK(r && g2c_csv_next(r, &row) == 1 && g2c_csv_next(r, &row) == -1);
     CHECK(strstr(g2c_error_message(), "bad.csv:3: field 1: unexpected 'd'") != NULL);
+    /* a bad record does not end the file */
+    CHECK(r && g2c_csv_next(r, &row) == 1 && row.line == 4 && row.n_fields == 2 &&
+          strcmp(row.fields[1], "g") == 0);
     g2c_csv_close(r);
 
     char missing[4200];

@@ -12,7 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { SLIDES = 6, BOXES = 60 };
+enum { SLIDES = 6, BOXES = 40 };
 
 static const char *dir;
 
@@ -46,7 +46,7 @@ static pid_t start_ingest(const char *db)
         snprintf(manifest, sizeof manifest, "%s/manifest.csv", dir);
         freopen("/dev/null", "w", stdout);
         const char *exe = getenv("G2C_EXE");
-        execl(exe, exe, "--quiet", "--threads", "1", "--db", db, "ingest", "--png-level", "9",
+        execl(exe, exe, "--quiet", "--threads", "1", "--db", db, "ingest", "--png-level", "6",
               manifest, (char *)NULL);
         _exit(127);
     }

@@ -155,6 +155,8 @@ int main(void)
     CHECK(scalar("SELECT count(*) FROM annotations") == 6);
     CHECK(scalar("SELECT count(*) FROM patches") == 6);
     CHECK(scalar("SELECT count(*) FROM annotations WHERE clipped = 1") == 1);
+    CHECK(scalar("SELECT count(*) FROM annotations WHERE source_format = 'geojson'") == 2);
+    CHECK(scalar("SELECT count(*) FROM annotations WHERE source_format = 'csv'") == 4);
     CHECK(scalar("SELECT w FROM annotations WHERE clipped = 1") == 40);
     CHECK(scalar("SELECT count(*) FROM slide_levels") ==
           scalar("SELECT sum(level_count) FROM slides"));

@@ -129,6 +129,12 @@ static void check_activations(void)
     g2c_tanh_forward(5, x, y);
     CHECK(y[0] == -1.0f && y[2] == 0.0f);
     CHECK_CLOSE(y[3], tanh(1.0), 1e-7);
+    /* NaN propagates through ReLU and LeakyReLU, as in PyTorch. */
+    float nan_in[1] = {NAN}, nan_out[1];
+    g2c_relu_forward(1, nan_in, nan_out);
+    CHECK(isnan(nan_out[0]));
+    g2c_leakyrelu_forward(1, 0.2f, nan_in, nan_out);
+    CHECK(isnan(nan_out[0]));
     /* In-place forward works for the point-wise layers. */
     float z[2] = {-2.0f, 3.0f};
     g2c_relu_forward(2, z, z);
@@ -267,6 +273,23 @@ static void check_pool_semantics(void)
         x[i] = 1.0f;
     g2c_maxpool2d_forward(&p, x, y, am);
     CHECK(am[0] == 0 && am[1] == 1 && am[2] == 4 && am[3] == 5);
+    /* A NaN wins, the last one in the window (PyTorch's kernel); planes
+     * without one are unaffected. */
+    G2cPool2d p2 = {2, 1, 4, 4, 3, 2, 1};
+    float xn[32];
+    float yn[8];
+    int32_t an[8];
+    for (int i = 0; i < 32; i++)
+        xn[i] = (float)i;
+    xn[6] = NAN;
+    xn[7] = NAN;
+    g2c_maxpool2d_forward(&p2, xn, yn, an);
+    CHECK(yn[0] == 5.0f && an[0] == 5);  /* rows 0-1, cols 0-1: no NaN */
+    CHECK(isnan(yn[1]) && an[1] == 7);
+    CHECK(yn[2] == 13.0f && an[2] == 13);
+    CHECK(isnan(yn[3]) && an[3] == 7);
+    CHECK(yn[4] == 21.0f && an[4] == 5);  /* second plane: no NaN */
+    CHECK(yn[7] == 31.0f && an[7] == 15);
     /* Overlapping windows sharing a winner add up in backward. */
     float dy[4] = {1, 2, 3, 4}, dx[16] = {0};
     g2c_maxpool2d_backward(&p, am, dy, dx);

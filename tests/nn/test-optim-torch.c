@@ -17,7 +17,7 @@ static double worst; /* largest relative difference seen */
 static const float *fixture(const char *fmt, int k, const char *name,
                             size_t *numel)
 {
-    char key[512];
+    char key[2048];
     if (k >= 0)
         snprintf(key, sizeof key, fmt, k, name);
     else
@@ -99,7 +99,7 @@ static void build_params(G2cParams *p)
 {
     g2c_params_init(p);
     for (int i = 0; i < n_names; i++) {
-        char key[512];
+        char key[2048];
         snprintf(key, sizeof key, "init.%.127s", names[i]);
         int ndim;
         int64_t shape[G2C_MAX_DIMS];
@@ -162,7 +162,7 @@ static void run(const char *label, G2cOptConfig cfg, int with_freeze)
         if (freeze)
             g2c_params_set_frozen(&p, frozen, 0);
         for (int i = 0; i < n_names; i++) {
-            char what[512], fmt[64];
+            char what[2048], fmt[64];
             snprintf(what, sizeof what, "%s step %d %.127s", label, k,
                      names[i]);
             snprintf(fmt, sizeof fmt, "%s.%%d.%%s", label);
@@ -180,7 +180,7 @@ static void run(const char *label, G2cOptConfig cfg, int with_freeze)
      * exp_avg, exp_avg_sq). */
     for (int i = 0; i < n_names && !with_freeze; i++) {
         size_t n, off = p.tensors[i].offset;
-        char what[512];
+        char what[2048];
         snprintf(what, sizeof what, "%s state m %s", label, names[i]);
         if (cfg.kind == G2C_OPT_SGD) {
             const float *want = fixture("sgd.state.%s", -1, names[i], &n);
