@@ -55,8 +55,13 @@ typedef enum {
 typedef struct {
     int batch, in_c, in_h, in_w;
     int out_c;
-    int kernel, stride, pad; /* square kernel, symmetric padding */
+    int kernel, stride, pad; /* kernel height, stride, padding (top = bottom) */
     G2cPadMode pad_mode;
+    /* Rectangular kernels (Inception's 1x7 and 7x1): kernel_w > 0 gives the
+     * kernel width and then pad_w the left/right padding.  kernel_w = 0
+     * means square: width = kernel, pad_w = pad.  Weights are
+     * [out_c, in_c, kernel, kernel_w]. */
+    int kernel_w, pad_w;
 } G2cConv2d;
 
 int g2c_conv2d_out_h(const G2cConv2d *c);

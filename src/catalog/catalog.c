@@ -112,7 +112,7 @@ static int apply_step(G2cCatalog *cat, const char *sql, int to_version)
 
 int g2c_catalog_migrate(G2cCatalog *cat)
 {
-    int64_t version, objects;
+    int64_t version = 0, objects = 0;
     if (query_int(cat, "PRAGMA user_version", &version) != 0 ||
         query_int(cat, "SELECT count(*) FROM sqlite_master", &objects) != 0)
         return -1;
@@ -136,7 +136,7 @@ int g2c_catalog_migrate(G2cCatalog *cat)
 
 static int check_current(G2cCatalog *cat)
 {
-    int64_t version;
+    int64_t version = 0;
     if (query_int(cat, "PRAGMA user_version", &version) != 0)
         return -1;
     if (version != G2C_CATALOG_VERSION)

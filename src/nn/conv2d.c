@@ -377,6 +377,17 @@ static int direct_fits(const G2cConv2d *c, int thin_side)
     return c->stride == 1 && thin_side <= G2C_THIN_MAX;
 }
 
+/* The plain C kernels are for testing and odd CPUs: without AVX-512 the
+ * automatic choice stays with OpenBLAS. */
+static int direct_fast(void)
+{
+#ifdef G2C_HAVE_AVX512_PATH
+    return have_avx512();
+#else
+    return 0;
+#endif
+}
+
 /* dx as a correlation needs the padding to fit inside the kernel. */
 static int tconv_fits(const G2cConv2d *c)
 {
@@ -389,7 +400,7 @@ static G2cConvAlgo pick_fwd(const G2cConv2d *c)
     G2cConvAlgo a = g2c_conv_tuning.fwd;
     if (a == G2C_CONV_DIRECT && direct_fits(c, c->out_c))
         return a;
-    if (a == G2C_CONV_AUTO && direct_fits(c, c->out_c))
+    if (a == G2C_CONV_AUTO && direct_fits(c, c->out_c) && direct_fast())
         return G2C_CONV_DIRECT;
     return G2C_CONV_GEMM;
 }
@@ -397,8 +408,8 @@ static G2cConvAlgo pick_fwd(const G2cConv2d *c)
 static G2cConvAlgo pick_dw(const G2cConv2d *c)
 {
     G2cConvAlgo a = g2c_conv_tuning.dw;
-    if ((a == G2C_CONV_DIRECT || a == G2C_CONV_AUTO) &&
-        direct_fits(c, c->out_c))
+    if (direct_fits(c, c->out_c) &&
+        (a == G2C_CONV_DIRECT || (a == G2C_CONV_AUTO && direct_fast())))
         return G2C_CONV_DIRECT;
     return G2C_CONV_GEMM;
 }
@@ -413,9 +424,12 @@ static G2cConvAlgo pick_dx(const G2cConv2d *c)
         return tconv_fits(c) ? a : G2C_CONV_GEMM;
     if (a == G2C_CONV_GEMM)
         return a;
-    if (direct)
+    if (direct && direct_fast())
         return G2C_CONV_DIRECT;
-    return tconv_fits(c) ? G2C_CONV_TCONV : G2C_CONV_GEMM;
+    /* Wt * dY has out_c as its inner dimension: fine for OpenBLAS from a few
+     * dozen on (and then col2im is cheaper than the padded correlation),
+     * hopeless for a 3- or 1-channel output. */
+    return tconv_fits(c) && c->out_c <= 16 ? G2C_CONV_TCONV : G2C_CONV_GEMM;
 }
 
 /* ---- forward ----------------------------------------------------------- */

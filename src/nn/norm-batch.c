@@ -5,26 +5,70 @@
 
 #include <math.h>
 
-/* Channel ch's elements are n planes of hw floats, c planes apart. */
+/* Reductions in double, over LANES independent partial sums: one running
+ * double sum is bound by the add latency and runs ~3x slower, and
+ * fixed-count inner loops are what GCC's -O2 vectorizer accepts. */
+enum { LANES = 8 };
+
+static double sum(const float *x, int n)
+{
+    double acc[LANES] = {0}, s = 0.0;
+    int i = 0;
+    for (; i + LANES <= n; i += LANES)
+        for (int j = 0; j < LANES; j++)
+            acc[j] += x[i + j];
+    for (; i < n; i++)
+        s += x[i];
+    for (int j = 0; j < LANES; j++)
+        s += acc[j];
+    return s;
+}
+
+/* sum (x - m)^2 */
+static double sum_sqdev(const float *x, int n, double m)
+{
+    double acc[LANES] = {0}, s = 0.0;
+    int i = 0;
+    for (; i + LANES <= n; i += LANES)
+        for (int j = 0; j < LANES; j++) {
+            double d = x[i + j] - m;
+            acc[j] += d * d;
+        }
+    for (; i < n; i++) {
+        double d = x[i] - m;
+        s += d * d;
+    }
+    for (int j = 0; j < LANES; j++)
+        s += acc[j];
+    return s;
+}
+
+/* sum dy * (x - m): with sum dy, all that backward needs. */
+static double sum_dy_dev(const float *dy, const float *x, int n, float m)
+{
+    double acc[LANES] = {0}, s = 0.0;
+    int i = 0;
+    for (; i + LANES <= n; i += LANES)
+        for (int j = 0; j < LANES; j++)
+            acc[j] += (double)dy[i + j] * (x[i + j] - m);
+    for (; i < n; i++)
+        s += (double)dy[i] * (x[i] - m);
+    for (int j = 0; j < LANES; j++)
+        s += acc[j];
+    return s;
+}
+
+/* Channel ch's elements are n planes of hw floats, c planes apart.  Two
+ * passes (mean, then squared deviations) for the digits, as instance norm. */
 static void channel_stats(int n, int c, int hw, int ch, const float *x,
                           double *mean, double *var)
 {
-    double s = 0.0;
-    for (int b = 0; b < n; b++) {
-        const float *xp = x + ((size_t)b * c + ch) * hw;
-        for (int i = 0; i < hw; i++)
-            s += xp[i];
-    }
-    double cnt = (double)n * hw;
+    double cnt = (double)n * hw, s = 0.0, v = 0.0;
+    for (int b = 0; b < n; b++)
+        s += sum(x + ((size_t)b * c + ch) * hw, hw);
     double m = s / cnt;
-    double v = 0.0;
-    for (int b = 0; b < n; b++) {
-        const float *xp = x + ((size_t)b * c + ch) * hw;
-        for (int i = 0; i < hw; i++) {
-            double d = xp[i] - m;
-            v += d * d;
-        }
-    }
+    for (int b = 0; b < n; b++)
+        v += sum_sqdev(x + ((size_t)b * c + ch) * hw, hw, m);
     *mean = m;
     *var = v / cnt;
 }
@@ -80,11 +124,8 @@ void g2c_batchnorm_backward(int n, int c, int hw, int training, const float *x,
         double sdy = 0.0, sdyx = 0.0; /* sum dy, sum dy * xhat */
         for (int b = 0; b < n; b++) {
             size_t off = ((size_t)b * c + ch) * hw;
-            const float *xp = x + off, *dyp = dy + off;
-            for (int i = 0; i < hw; i++) {
-                sdy += dyp[i];
-                sdyx += (double)dyp[i] * ((xp[i] - m) * r);
-            }
+            sdy += sum(dy + off, hw);
+            sdyx += sum_dy_dev(dy + off, x + off, hw, m) * r;
         }
         if (dgamma)
             dgamma[ch] += (float)sdyx;

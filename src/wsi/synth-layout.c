@@ -51,16 +51,16 @@ static int fits(const SynthTissue *t, int width, int height, const G2cSynthGlom 
         return 0;
     if (synth_tissue_field(t, (float)cx, (float)cy) <= 0)
         return 0;
-    for (int k = 0; k < 16; k++) {
-        double a = k * (2 * M_PI / 16);
-        if (synth_tissue_cover(t, synth_tissue_field(t, (float)(cx + keep * cos(a)),
-                                                     (float)(cy + keep * sin(a)))) < 1)
-            return 0;
-    }
     for (int i = 0; i < n; i++) {
         double dx = gloms[i].cx - cx, dy = gloms[i].cy - cy;
         double need = gloms[i].radius + r + gap;
         if (dx * dx + dy * dy < need * need)
+            return 0;
+    }
+    for (int k = 0; k < 16; k++) {
+        double a = k * (2 * M_PI / 16);
+        if (synth_tissue_cover(t, synth_tissue_field(t, (float)(cx + keep * cos(a)),
+                                                     (float)(cy + keep * sin(a)))) < 1)
             return 0;
     }
     return 1;
@@ -91,7 +91,7 @@ int g2c_synth_layout(uint64_t seed, int width, int height, const G2cSynthLayoutO
     synth_tissue_init(&tissue, seed, width, height, (float)(1.0 / mpp));
 
     int n = 0;
-    long tries = 4000L * (opt->count + 1);
+    long tries = 2000 + 500L * opt->count;
     for (long i = 0; i < tries && n < opt->count; i++) {
         double r = rmin + (rmax - rmin) * g2c_rng_uniform(&rng);
         double cx = width * g2c_rng_uniform(&rng), cy = height * g2c_rng_uniform(&rng);
