@@ -473,8 +473,7 @@ static int cmd_from_png(int argc, char **argv)
     if (o.n_positional != 2)
         return usage_error("from-png", "needs IN.png and OUT.tiff%s", "");
     G2cImage img;
-    if (g2c_png_read(o.positional[0], &img) != 0) {
-        g2c_error_prefix("%s: ", o.positional[0]);
+    if (g2c_png_read(o.positional[0], &img) != 0) { /* the message names the file */
         fprintf(stderr, "g2c-mkslide from-png: %s\n", g2c_error_message());
         return 1;
     }
@@ -695,7 +694,7 @@ static int load_crops(const char *dir, const CropList *l, int count, G2cImage *i
         if (g2c_png_read(path, &imgs[i]) != 0) {
             for (int j = 0; j < i; j++)
                 g2c_image_free(&imgs[j]);
-            return g2c_error_prefix("%s: ", path);
+            return -1; /* the message names the file */
         }
         if (imgs[i].width > *cell)
             *cell = imgs[i].width;

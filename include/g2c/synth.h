@@ -17,8 +17,9 @@
  *        matrix with some collagen; the segment adheres to the capsule
  *        (synechia); a little periglomerular fibrosis.
  *   gs   global sclerosis: the whole tuft is retracted and solid, glassy
- *        matrix plus collagen with scattered pyknotic nuclei; thickened,
- *        wrinkled capsule; concentric periglomerular fibrosis.
+ *        matrix plus collagen with scattered pyknotic nuclei; Bowman's space
+ *        filled with concentric fibrous tissue except for a retraction
+ *        cleft; thickened, wrinkled capsule; periglomerular fibrosis.
  *
  * Which stain carries which cue (the point of having several):
  *   PAS     matrix and membranes magenta, nuclei blue-purple.  The normal
@@ -62,7 +63,7 @@ typedef enum {
 
 typedef struct {
     double cx, cy;  /* centre, level-0 pixels */
-    double radius;  /* Bowman's capsule radius, pixels */
+    double radius;  /* Bowman's capsule radius, pixels: 4 px .. 400 µm */
     G2cGlomClass cls;
 } G2cSynthGlom;
 

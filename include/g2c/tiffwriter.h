@@ -9,8 +9,17 @@
  *
  * Resolution: XResolution/YResolution in pixels per centimetre
  * (10000 / mpp) with ResolutionUnit = CENTIMETER on every level.  OpenSlide
- * 3.4.1 turns that into openslide.mpp-x / openslide.mpp-y for generic TIFF
- * (and also shows tiff.XResolution, tiff.YResolution, tiff.ResolutionUnit).
+ * 3.4.1 does NOT turn that into openslide.mpp-x / openslide.mpp-y for
+ * generic TIFF; it only passes the tags through as properties
+ *   tiff.XResolution = "20000", tiff.YResolution = "20000",
+ *   tiff.ResolutionUnit = "centimeter"
+ * (for 0.5 µm/px), so a reader takes openslide.mpp-* when present and
+ * otherwise computes mpp = 10000 / tiff.XResolution when the unit is
+ * "centimeter" (25400 / ... for "inch").
+ *
+ * OpenSlide's content hash (openslide.quickhash-1) covers the smallest
+ * level; it leaves the property out when that level is large, so keep the
+ * full pyramid (levels = 0) when the slide needs a fingerprint.
  *
  * The file is written under a temporary name beside the target and renamed
  * at the end, so a crash never leaves a half-written slide under the final

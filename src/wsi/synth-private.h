@@ -11,6 +11,7 @@
 #ifndef G2C_SYNTH_PRIVATE_H
 #define G2C_SYNTH_PRIVATE_H
 
+#include "g2c/rng.h"
 #include "g2c/synth.h"
 
 #include <stdint.h>
@@ -98,16 +99,55 @@ float synth_tissue_field(const SynthTissue *t, float x, float y);
 /* 0..1 coverage from a field value */
 float synth_tissue_cover(const SynthTissue *t, float field);
 
-/* ---- synth-world.c ---- */
+/* ---- synth-world.c: the whole field's geometry ---- */
 int synth_world_build(SynthWorld *w, const G2cSynthScene *scene);
 void synth_world_free(SynthWorld *w);
 
-/* Glomerular shape, shared by the geometry (where nuclei and capillaries
- * go) and the raster (what each pixel is). */
+/* ---- synth-place.c: placing things without overlap ---- */
+SynthPrim *synth_push_prim(SynthWorld *w, int kind, float cx, float cy, float a, float b,
+                           float ang, float reach); /* NULL when out of memory */
+float synth_uni(G2cRng *rng, float lo, float hi);   /* uniform in [lo, hi) */
+int synth_add_nucleus(SynthWorld *w, G2cRng *rng, float x, float y, float a, float b,
+                      float ang, float dark, int nucleolus);
+
+typedef struct {
+    float x, y, a, b, cs, sn; /* centre, semi-axes (a >= b), orientation */
+} Ell;
+
+/* Ellipses bucketed on a grid, for overlap queries. */
+typedef struct {
+    float x0, y0, cell;
+    int gw, gh;
+    int32_t *head, *next;
+    Ell *e;
+    int n, cap;
+    float rmax; /* largest semi-axis held */
+} SynthEllHash;
+
+int synth_ell_init(SynthEllHash *h, float x0, float y0, float w, float hgt, float cell);
+void synth_ell_free(SynthEllHash *h);
+int synth_ell_cell(const SynthEllHash *h, float v, float origin, int n);
+/* Cells within reach of (x, y): r = {x first, x last, y first, y last}. */
+void synth_ell_range(const SynthEllHash *h, float x, float y, float reach, int r[4]);
+int synth_ell_add(SynthEllHash *h, Ell e);
+/* Radius of an ellipse in the direction (ux, uy) (a unit vector). */
+float synth_dir_radius(const Ell *e, float ux, float uy);
+/* Does e come closer than gap to anything held? */
+int synth_ell_hits(const SynthEllHash *h, const Ell *e, float gap);
+
+/* ---- synth-glom.c: glomeruli ---- */
+/* Shape, shared by the geometry (where nuclei and capillaries go) and the
+ * raster (what each pixel is). */
 float synth_glom_tuft_radius(const SynthGlom *g, float cos_t, float sin_t);
 float synth_glom_capsule_radius(const SynthGlom *g, float cos_t, float sin_t);
 /* Sclerosis weight 0..1 at offset (dx, dy) from the centre, distance r. */
 float synth_glom_sclerosis(const SynthGlom *g, float dx, float dy, float r);
+void synth_glom_derive(SynthGlom *g, const G2cSynthGlom *in, uint64_t seed, int index,
+                       float ppu);
+/* The glomerulus primitive with its capillaries and nuclei. */
+int synth_glom_build(SynthWorld *w, int index);
+/* Radius tubules keep clear of. */
+float synth_glom_keep(const SynthGlom *g);
 
 /* ---- synth-raster.c ---- */
 enum { SYNTH_TILE = 128 };

@@ -204,11 +204,16 @@ static int check_scene(const G2cSynthScene *scene, G2cStain stain)
         return g2c_error("synthetic field: bad scale %g µm/px", scene->mpp);
     if (scene->glom_count < 0 || (scene->glom_count > 0 && !scene->gloms))
         return g2c_error("synthetic field: bad glomerulus list");
+    /* Glomeruli are at most about 150 µm in radius; far larger ones would
+     * only make the capillary placement run for ages. */
+    double max_radius = 400.0 / (scene->mpp > 0 ? scene->mpp : 0.5);
     for (int i = 0; i < scene->glom_count; i++) {
         const G2cSynthGlom *g = &scene->gloms[i];
-        if (!(g->radius >= 4 && g->radius < 1e5) || (unsigned)g->cls >= G2C_GLOM_CLASS_COUNT ||
-            !(fabs(g->cx) < 1e7 && fabs(g->cy) < 1e7))
-            return g2c_error("synthetic field: glomerulus %d: bad centre, radius or class", i + 1);
+        if (!(g->radius >= 4 && g->radius <= max_radius))
+            return g2c_error("synthetic field: glomerulus %d: radius %g px is outside 4 px .. "
+                             "400 µm (%g px)", i + 1, g->radius, max_radius);
+        if ((unsigned)g->cls >= G2C_GLOM_CLASS_COUNT || !(fabs(g->cx) < 1e7 && fabs(g->cy) < 1e7))
+            return g2c_error("synthetic field: glomerulus %d: bad centre or class", i + 1);
     }
     return 0;
 }

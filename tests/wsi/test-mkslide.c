@@ -51,7 +51,8 @@ static openslide_t *open_slide(const char *name)
     snprintf(path, sizeof path, "%s/%s", dir, name);
     openslide_t *osr = openslide_open(path);
     if (!osr || openslide_get_error(osr)) {
-        fprintf(stderr, "%s: OpenSlide: %s\n", path, osr ? openslide_get_error(osr) : "not a slide");
+        fprintf(stderr, "%s: OpenSlide: %s\n", path,
+                osr ? openslide_get_error(osr) : "not a slide");
         if (osr)
             openslide_close(osr);
         return NULL;
@@ -314,6 +315,16 @@ static void test_mosaic(void)
     snprintf(args, sizeof args, "mosaic '%s/m2.tiff' --crops '%s' --labels '%s/in.png' --count 2",
              dir, dir, dir);
     CHECK(run(args) == 1 && file_has("err.txt", "in.png"));
+    snprintf(path, sizeof path, "%s/bad.csv", dir);
+    f = fopen(path, "w");
+    if (!f)
+        exit(1);
+    fputs("\nname,class\nc0.png,GS\n", f);
+    fclose(f);
+    snprintf(args, sizeof args, "mosaic '%s/m2.tiff' --crops '%s/crops' --labels '%s/bad.csv' "
+                                "--count 1", dir, dir, dir);
+    CHECK(run(args) == 1 && file_has("err.txt", "bad.csv:2: the header must name"));
+    CHECK(!exists("m2.tiff"));
 }
 
 int main(void)

@@ -50,6 +50,50 @@ static double blue_share(const G2cImage *img, const G2cSynthGlom *g)
     return total ? (double)blue / (double)total : 0;
 }
 
+/* Mean colour of the inner 0.6 radius of a glomerulus. */
+static void mean_colour(const G2cImage *img, const G2cSynthGlom *g, double out[3])
+{
+    double r = 0.6 * g->radius, acc[3] = {0, 0, 0};
+    long n = 0;
+    for (int y = (int)(g->cy - r); y <= (int)(g->cy + r); y++)
+        for (int x = (int)(g->cx - r); x <= (int)(g->cx + r); x++) {
+            double dx = x + 0.5 - g->cx, dy = y + 0.5 - g->cy;
+            if (x < 0 || y < 0 || x >= img->width || y >= img->height || dx * dx + dy * dy > r * r)
+                continue;
+            const uint8_t *p = img->rgb + ((size_t)y * img->width + x) * 3;
+            for (int c = 0; c < 3; c++)
+                acc[c] += p[c];
+            n++;
+        }
+    for (int c = 0; c < 3; c++)
+        out[c] = n ? acc[c] / n : 0;
+}
+
+/* How far apart a class's glomeruli look from normal ones in a stain:
+ * the distance of the class-mean colours, in grey levels. */
+static double class_contrast(const G2cImage *img, const G2cSynthScene *scene, G2cGlomClass cls)
+{
+    double mean[2][3] = {{0}};
+    int n[2] = {0, 0};
+    for (int i = 0; i < scene->glom_count; i++) {
+        const G2cSynthGlom *g = &scene->gloms[i];
+        int k = g->cls == G2C_GLOM_NOA ? 0 : g->cls == cls ? 1 : -1;
+        if (k < 0)
+            continue;
+        double c[3];
+        mean_colour(img, g, c);
+        for (int j = 0; j < 3; j++)
+            mean[k][j] += c[j];
+        n[k]++;
+    }
+    double d2 = 0;
+    for (int j = 0; j < 3; j++) {
+        double diff = mean[1][j] / (n[1] ? n[1] : 1) - mean[0][j] / (n[0] ? n[0] : 1);
+        d2 += diff * diff;
+    }
+    return sqrt(d2);
+}
+
 static void test_names(void)
 {
     G2cStain s;
@@ -182,6 +226,21 @@ static void test_render(const G2cSynthScene *scene)
     CHECK(share[G2C_GLOM_GS] > share[G2C_GLOM_SS] + 0.2);
     CHECK(share[G2C_GLOM_NOA] < 0.2);
 
+    /* Extra stains help: the segmental lesion stands out more in Masson
+     * and silver than in PAS (the source stain) or HE. */
+    double ss[G2C_STAIN_COUNT], gs[G2C_STAIN_COUNT];
+    for (int s = 0; s < G2C_STAIN_COUNT; s++) {
+        ss[s] = class_contrast(&img[s], scene, G2C_GLOM_SS);
+        gs[s] = class_contrast(&img[s], scene, G2C_GLOM_GS);
+        fprintf(stderr, "%-6s contrast to noa: ss %5.1f gs %5.1f\n", g2c_stain_name((G2cStain)s),
+                ss[s], gs[s]);
+        CHECK(gs[s] > ss[s]);
+    }
+    CHECK(ss[G2C_STAIN_MASSON] > ss[G2C_STAIN_PAS]);
+    CHECK(ss[G2C_STAIN_PASM] > ss[G2C_STAIN_PAS]);
+    CHECK(ss[G2C_STAIN_MASSON] > ss[G2C_STAIN_HE]);
+    CHECK(ss[G2C_STAIN_PASM] > ss[G2C_STAIN_HE]);
+
     for (int s = 0; s < G2C_STAIN_COUNT; s++)
         g2c_image_free(&img[s]);
 }
@@ -197,7 +256,18 @@ static void test_errors(void)
     G2cSynthScene one = {1, 100, 100, 0.5, &g, 1};
     CHECK(g2c_synth_render(&one, G2C_STAIN_PAS, &img) == -1);
     CHECK(strstr(g2c_error_message(), "glomerulus 1") != NULL);
-    /* A glomerulus given by hand, partly outside the field, still renders. */
+    g.radius = 2000; /* 1 mm */
+    CHECK(g2c_synth_render(&one, G2C_STAIN_PAS, &img) == -1);
+    CHECK(strstr(g2c_error_message(), "radius 2000 px") != NULL);
+    /* Tiny fields and a glomerulus given by hand, partly outside the
+     * field, still render. */
+    G2cSynthScene tiny = {3, 1, 1, 0.5, NULL, 0};
+    CHECK_OK(g2c_synth_render(&tiny, G2C_STAIN_HE, &img));
+    g2c_image_free(&img);
+    tiny.width = 300;
+    tiny.height = 3;
+    CHECK_OK(g2c_synth_render(&tiny, G2C_STAIN_MASSON, &img));
+    g2c_image_free(&img);
     g.radius = 40;
     g.cx = 10;
     CHECK_OK(g2c_synth_render(&one, G2C_STAIN_PASM, &img));
