@@ -65,9 +65,9 @@ static Layer layers[] = {
 #undef Z
 enum { NLAYERS = sizeof layers / sizeof layers[0] };
 
-/* --cputime: this thread's CPU time instead of the wall clock.  With
- * --threads 1 OpenBLAS computes in this thread, so comparisons of
- * algorithms hold even on a machine busy with other work. */
+/* --cputime: this thread's CPU time instead of the wall clock (PyTorch's
+ * side does the same).  With --threads 1 both compute in the calling
+ * thread, so comparisons hold even on a machine busy with other work. */
 static clockid_t clock_id = CLOCK_MONOTONIC;
 
 static double now(void)
@@ -175,8 +175,9 @@ static int run_torch(const char *script, int threads, int repeat,
     }
     fclose(f);
     char cmd[8192];
-    snprintf(cmd, sizeof cmd, "/usr/bin/python3 '%s' %s %d %d", script, spec,
-             threads, repeat);
+    snprintf(cmd, sizeof cmd, "/usr/bin/python3 '%s' %s %d %d%s", script,
+             spec, threads, repeat,
+             clock_id == CLOCK_THREAD_CPUTIME_ID ? " cputime" : "");
     FILE *p = popen(cmd, "r");
     if (!p) {
         unlink(spec);
@@ -237,7 +238,6 @@ int main(int argc, char **argv)
         }
         if (strcmp(a, "--cputime") == 0) {
             clock_id = CLOCK_THREAD_CPUTIME_ID;
-            torch = 0;
             continue;
         }
         if (!v) {
@@ -290,8 +290,9 @@ int main(int argc, char **argv)
         }
     }
 
-    printf("g2c conv layers, %d thread(s), OpenBLAS core %s, best of %d\n",
-           g2c_nn_threads(), openblas_get_corename(), repeat);
+    printf("g2c conv layers, %d thread(s), OpenBLAS core %s, best of %d%s\n",
+           g2c_nn_threads(), openblas_get_corename(), repeat,
+           clock_id == CLOCK_THREAD_CPUTIME_ID ? ", thread CPU time" : "");
     printf("  %-16s %7s %6s %7s %6s", "layer", "fwd ms", "GF/s", "bwd ms",
            "GF/s");
     if (torch)

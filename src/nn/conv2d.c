@@ -1,16 +1,20 @@
-/* 2-D convolution (PyTorch Conv2d, zero or reflect padding).
+/* 2-D convolution (PyTorch Conv2d: zero or reflect padding, any stride,
+ * square or rectangular kernels).
  *
  * Three ways to compute each product, picked by shape (see pick_*):
  *  - GEMM: im2col, then one sgemm per group of images.  Small images are
  *    folded side by side into one wide matrix so that late, small layers
- *    still give OpenBLAS a big product; dx is Wt*dY followed by col2im.
+ *    still give OpenBLAS a big product.  Backward recomputes col from x
+ *    (forward keeps nothing): dw += dY*colT, dx += col2im(Wt*dY).
  *  - TCONV (dx, stride 1): dx is the correlation of dy, padded by k-1-p,
  *    with the flipped, transposed kernel; the sgemm then writes into dx
- *    directly and col2im's scattered adds disappear.
+ *    directly and col2im's scattered adds disappear.  Pays only when out_c
+ *    is small (Wt*dY would have out_c as its inner dimension).
  *  - DIRECT (stride 1, at most G2C_THIN_MAX channels on the thin side):
- *    a 3-channel 7x7 layer is a matrix product with 3 rows, which sgemm
- *    runs at a few percent of peak and which would need a 49x larger col;
- *    a register-blocked loop over the padded input does it instead. */
+ *    a 64->3 7x7 layer is a matrix product with 3 rows, which sgemm runs
+ *    at a few percent of peak on a 49x larger col; a register-blocked
+ *    AVX-512 loop over the padded input does it instead.  It runs on the
+ *    calling thread only (no threads of our own beside OpenBLAS's). */
 #include "g2c/nn.h"
 
 #include "im2col.h"
@@ -26,6 +30,17 @@
 G2cConvTuning g2c_conv_tuning = {G2C_CONV_AUTO, G2C_CONV_AUTO, G2C_CONV_AUTO,
                                  2048, 0};
 
+/* kernel_w = 0 means a square kernel (width = kernel, pad_w = pad). */
+static int kernel_w(const G2cConv2d *c)
+{
+    return c->kernel_w > 0 ? c->kernel_w : c->kernel;
+}
+
+static int pad_w(const G2cConv2d *c)
+{
+    return c->kernel_w > 0 ? c->pad_w : c->pad;
+}
+
 int g2c_conv2d_out_h(const G2cConv2d *c)
 {
     return (c->in_h + 2 * c->pad - c->kernel) / c->stride + 1;
@@ -33,13 +48,15 @@ int g2c_conv2d_out_h(const G2cConv2d *c)
 
 int g2c_conv2d_out_w(const G2cConv2d *c)
 {
-    return (c->in_w + 2 * c->pad - c->kernel) / c->stride + 1;
+    return (c->in_w + 2 * pad_w(c) - kernel_w(c)) / c->stride + 1;
 }
 
 static G2cPatches patches_of(const G2cConv2d *c)
 {
-    G2cPatches g = {c->in_c, c->in_h, c->in_w, c->kernel, c->stride, c->pad,
-                    g2c_conv2d_out_h(c), g2c_conv2d_out_w(c), c->pad_mode};
+    G2cPatches g = {c->in_c,    c->in_h,     c->in_w,
+                    c->kernel,  kernel_w(c), c->stride,
+                    c->pad,     pad_w(c),    g2c_conv2d_out_h(c),
+                    g2c_conv2d_out_w(c),     c->pad_mode};
     return g;
 }
 
@@ -53,43 +70,45 @@ int g2c_conv_fold_count(int batch, size_t cols)
         nb = 1;
     if (nb > (size_t)batch)
         nb = (size_t)batch;
-    return (int)nb;
+    /* Even chunks: 16 images of 144 columns go as 8 + 8, not 15 + 1. */
+    size_t chunks = ((size_t)batch + nb - 1) / nb;
+    return (int)(((size_t)batch + chunks - 1) / chunks);
 }
 
 /* ---- thin direct kernels --------------------------------------------- */
 
-static void thin_conv_generic(int m, int c, int hp, int wp, int k,
+static void thin_conv_generic(int m, int c, int hp, int wp, int kh, int kw,
                               const float *xp, const float *w,
                               const float *bias, float *y, int accumulate)
 {
-    const int oh = hp - k + 1, ow = wp - k + 1;
-    const size_t plane = (size_t)oh * ow, wstride = (size_t)c * k * k;
+    const int oh = hp - kh + 1, ow = wp - kw + 1;
+    const size_t plane = (size_t)oh * ow, wstride = (size_t)c * kh * kw;
     for (int o = 0; o < m; o++)
         for (int oy = 0; oy < oh; oy++)
             for (int ox = 0; ox < ow; ox++) {
                 float *out = y + o * plane + (size_t)oy * ow + ox;
                 float acc = accumulate ? *out : bias ? bias[o] : 0.0f;
                 for (int ch = 0; ch < c; ch++)
-                    for (int ky = 0; ky < k; ky++) {
+                    for (int ky = 0; ky < kh; ky++) {
                         const float *r =
                             xp + ((size_t)ch * hp + oy + ky) * wp + ox;
                         const float *wr =
-                            w + o * wstride + ((size_t)ch * k + ky) * k;
-                        for (int kx = 0; kx < k; kx++)
+                            w + o * wstride + ((size_t)ch * kh + ky) * kw;
+                        for (int kx = 0; kx < kw; kx++)
                             acc += wr[kx] * r[kx];
                     }
                 *out = acc;
             }
 }
 
-static void thin_dw_generic(int m, int c, int hp, int wp, int k,
+static void thin_dw_generic(int m, int c, int hp, int wp, int kh, int kw,
                             const float *xp, const float *dy, float *dw)
 {
-    const int oh = hp - k + 1, ow = wp - k + 1;
+    const int oh = hp - kh + 1, ow = wp - kw + 1;
     for (int o = 0; o < m; o++)
         for (int ch = 0; ch < c; ch++)
-            for (int ky = 0; ky < k; ky++)
-                for (int kx = 0; kx < k; kx++) {
+            for (int ky = 0; ky < kh; ky++)
+                for (int kx = 0; kx < kw; kx++) {
                     float acc = 0.0f;
                     for (int oy = 0; oy < oh; oy++) {
                         const float *d = dy + ((size_t)o * oh + oy) * ow;
@@ -98,7 +117,7 @@ static void thin_dw_generic(int m, int c, int hp, int wp, int k,
                         for (int ox = 0; ox < ow; ox++)
                             acc += d[ox] * r[ox];
                     }
-                    dw[(((size_t)o * c + ch) * k + ky) * k + kx] += acc;
+                    dw[(((size_t)o * c + ch) * kh + ky) * kw + kx] += acc;
                 }
 }
 
@@ -112,6 +131,10 @@ static AVX512 inline __mmask16 tail_mask(int remaining)
                             : (__mmask16)((1u << remaining) - 1);
 }
 
+/* Up to 6 output channels x 4 vectors per block: 24 accumulators, 4
+ * inputs and 1 weight stay within the 32 registers. */
+enum { THIN_BLOCK_MAX = 6 };
+
 /* Loads 16 floats, masked only at a row's tail (MASKED is a constant, so
  * full blocks carry no mask register at all). */
 #define LOAD16(MASKED, m, p) \
@@ -122,44 +145,48 @@ static AVX512 inline __mmask16 tail_mask(int remaining)
  * the input serves M multiply-adds. */
 static AVX512 inline __attribute__((always_inline)) void
 thin_conv_block(const int M, const int U, const int MASKED, int n_left,
-                int c, int hp, int wp, int k, const float *xrow,
+                int c, int hp, int wp, int kh, int kw, const float *xrow,
                 const float *w, const float *bias, float *yrow, size_t plane,
                 int accumulate)
 {
-    const size_t wstride = (size_t)c * k * k;
+    const size_t wstride = (size_t)c * kh * kw;
     __mmask16 mk[4];
-    __m512 acc[4][4];
-#pragma GCC unroll 4
+    __m512 acc[THIN_BLOCK_MAX][4];
+#pragma GCC unroll 8
     for (int u = 0; u < U; u++)
         mk[u] = tail_mask(n_left - 16 * u);
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int o = 0; o < M; o++)
-#pragma GCC unroll 4
+#pragma GCC unroll 8
         for (int u = 0; u < U; u++)
             acc[o][u] = accumulate
                             ? LOAD16(MASKED, mk[u], yrow + o * plane + 16 * u)
                             : _mm512_set1_ps(bias ? bias[o] : 0.0f);
     for (int ch = 0; ch < c; ch++)
-        for (int ky = 0; ky < k; ky++) {
+        for (int ky = 0; ky < kh; ky++) {
             const float *r = xrow + ((size_t)ch * hp + ky) * wp;
-            const float *wr = w + ((size_t)ch * k + ky) * k;
-            for (int kx = 0; kx < k; kx++) {
+            const float *wr = w + ((size_t)ch * kh + ky) * kw;
+            for (int kx = 0; kx < kw; kx++) {
                 __m512 v[4];
-#pragma GCC unroll 4
-                for (int u = 0; u < U; u++)
+#pragma GCC unroll 8
+                for (int u = 0; u < U; u++) {
                     v[u] = LOAD16(MASKED, mk[u], r + kx + 16 * u);
-#pragma GCC unroll 4
+                    /* Keep the load in a register: folded into each of
+                     * the M multiply-adds it would be repeated M times. */
+                    __asm__("" : "+v"(v[u]));
+                }
+#pragma GCC unroll 8
                 for (int o = 0; o < M; o++) {
                     __m512 wv = _mm512_set1_ps(wr[o * wstride + kx]);
-#pragma GCC unroll 4
+#pragma GCC unroll 8
                     for (int u = 0; u < U; u++)
                         acc[o][u] = _mm512_fmadd_ps(wv, v[u], acc[o][u]);
                 }
             }
         }
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int o = 0; o < M; o++)
-#pragma GCC unroll 4
+#pragma GCC unroll 8
         for (int u = 0; u < U; u++) {
             if (MASKED)
                 _mm512_mask_storeu_ps(yrow + o * plane + 16 * u, mk[u],
@@ -170,39 +197,39 @@ thin_conv_block(const int M, const int U, const int MASKED, int n_left,
 }
 
 static AVX512 inline __attribute__((always_inline)) void
-thin_conv_rows(const int M, const int U, int c, int hp, int wp, int k,
+thin_conv_rows(const int M, const int U, int c, int hp, int wp, int kh, int kw,
                const float *xp, const float *w, const float *bias, float *y,
                int accumulate)
 {
-    const int oh = hp - k + 1, ow = wp - k + 1;
+    const int oh = hp - kh + 1, ow = wp - kw + 1;
     const size_t plane = (size_t)oh * ow;
     for (int oy = 0; oy < oh; oy++) {
         const float *xrow = xp + (size_t)oy * wp;
         float *yrow = y + (size_t)oy * ow;
         int ox = 0;
         for (; ox + 16 * U <= ow; ox += 16 * U)
-            thin_conv_block(M, U, 0, 16 * U, c, hp, wp, k, xrow + ox, w, bias,
+            thin_conv_block(M, U, 0, 16 * U, c, hp, wp, kh, kw, xrow + ox, w, bias,
                             yrow + ox, plane, accumulate);
         /* The rest of the row, in blocks of one vector. */
         for (; ox < ow; ox += 16)
-            thin_conv_block(M, 1, 1, ow - ox, c, hp, wp, k, xrow + ox, w,
+            thin_conv_block(M, 1, 1, ow - ox, c, hp, wp, kh, kw, xrow + ox, w,
                             bias, yrow + ox, plane, accumulate);
     }
 }
 
 #define THIN_CONV_CASE(M_, U_)                                               \
     case (M_) * 8 + (U_):                                                    \
-        thin_conv_rows(M_, U_, c, hp, wp, k, xp, w, bias, y, accumulate);   \
+        thin_conv_rows(M_, U_, c, hp, wp, kh, kw, xp, w, bias, y, accumulate);   \
         return;
 
-static AVX512 void thin_conv_avx512(int m, int c, int hp, int wp, int k,
-                                    const float *xp, const float *w,
-                                    const float *bias, float *y,
-                                    int accumulate)
+
+static AVX512 void thin_conv_block_m(int m, int c, int hp, int wp, int kh, int kw,
+                                     const float *xp, const float *w,
+                                     const float *bias, float *y,
+                                     int accumulate)
 {
-    /* Up to 4 vectors per block: M * U accumulators + U inputs + 1 weight
-     * stay within the 32 registers; narrow maps use fewer. */
-    int ow = wp - k + 1, u = ow / 16;
+    /* Narrow maps use fewer vectors per block. */
+    int ow = wp - kw + 1, u = ow / 16;
     if (u > 4)
         u = 4;
     if (u < 1)
@@ -213,9 +240,27 @@ static AVX512 void thin_conv_avx512(int m, int c, int hp, int wp, int k,
         THIN_CONV_CASE(2, 3) THIN_CONV_CASE(2, 4) THIN_CONV_CASE(3, 1)
         THIN_CONV_CASE(3, 2) THIN_CONV_CASE(3, 3) THIN_CONV_CASE(3, 4)
         THIN_CONV_CASE(4, 1) THIN_CONV_CASE(4, 2) THIN_CONV_CASE(4, 3)
-        THIN_CONV_CASE(4, 4)
+        THIN_CONV_CASE(4, 4) THIN_CONV_CASE(5, 1) THIN_CONV_CASE(5, 2)
+        THIN_CONV_CASE(5, 3) THIN_CONV_CASE(5, 4) THIN_CONV_CASE(6, 1)
+        THIN_CONV_CASE(6, 2) THIN_CONV_CASE(6, 3) THIN_CONV_CASE(6, 4)
     default:
-        thin_conv_generic(m, c, hp, wp, k, xp, w, bias, y, accumulate);
+        thin_conv_generic(m, c, hp, wp, kh, kw, xp, w, bias, y, accumulate);
+    }
+}
+
+/* Many output channels (a 3-channel input): blocks of THIN_BLOCK_MAX outputs,
+ * each sweeping the small input again (it stays in cache). */
+static AVX512 void thin_conv_avx512(int m, int c, int hp, int wp, int kh, int kw,
+                                    const float *xp, const float *w,
+                                    const float *bias, float *y,
+                                    int accumulate)
+{
+    const size_t plane = (size_t)(hp - kh + 1) * (wp - kw + 1);
+    const size_t wstride = (size_t)c * kh * kw;
+    for (int o0 = 0; o0 < m; o0 += THIN_BLOCK_MAX) {
+        int mb = m - o0 < THIN_BLOCK_MAX ? m - o0 : THIN_BLOCK_MAX;
+        thin_conv_block_m(mb, c, hp, wp, kh, kw, xp, w + o0 * wstride,
+                          bias ? bias + o0 : NULL, y + o0 * plane, accumulate);
     }
 }
 
@@ -240,14 +285,14 @@ thin_dw_step(const int M, const int G, const int MASKED, __mmask16 mk,
 }
 
 /* dw for kernel columns kx0 .. kx0+G-1 of one (channel, ky): each row of
- * dy is read once per group.  G is exact (a constant); k % G leftovers go
+ * dy is read once per group.  G is exact (a constant); kw % G leftovers go
  * through a smaller G. */
 static AVX512 inline __attribute__((always_inline)) void
 thin_dw_group(const int M, const int G, int c, int ch, int ky, int kx0,
-              int hp, int wp, int k, const float *xp, const float *dy,
+              int hp, int wp, int kh, int kw, const float *xp, const float *dy,
               float *dw)
 {
-    const int oh = hp - k + 1, ow = wp - k + 1;
+    const int oh = hp - kh + 1, ow = wp - kw + 1;
     const size_t plane = (size_t)oh * ow;
     __m512 acc[4][8];
 #pragma GCC unroll 4
@@ -269,7 +314,7 @@ thin_dw_group(const int M, const int G, int c, int ch, int ky, int kx0,
     for (int o = 0; o < M; o++)
 #pragma GCC unroll 8
         for (int j = 0; j < G; j++)
-            dw[(((size_t)o * c + ch) * k + ky) * k + kx0 + j] +=
+            dw[(((size_t)o * c + ch) * kh + ky) * kw + kx0 + j] +=
                 _mm512_reduce_add_ps(acc[o][j]);
 }
 
@@ -278,25 +323,25 @@ thin_dw_group(const int M, const int G, int c, int ch, int ky, int kx0,
 
 #define THIN_DW_GROUP(M_, G_)                                                \
     case G_:                                                                 \
-        thin_dw_group(M_, G_, c, ch, ky, kx0, hp, wp, k, xp, dy, dw);        \
+        thin_dw_group(M_, G_, c, ch, ky, kx0, hp, wp, kh, kw, xp, dy, dw);        \
         break;
 
 #define THIN_DW_CASE(M_)                                                     \
-    static AVX512 void thin_dw_m##M_(int c, int hp, int wp, int k,           \
+    static AVX512 void thin_dw_m##M_(int c, int hp, int wp, int kh, int kw,           \
                                      const float *xp, const float *dy,       \
                                      float *dw)                              \
     {                                                                        \
         for (int ch = 0; ch < c; ch++)                                       \
-            for (int ky = 0; ky < k; ky++)                                   \
-                for (int kx0 = 0; kx0 < k; kx0 += THIN_DW_GMAX(M_)) {        \
-                    int g = k - kx0 < THIN_DW_GMAX(M_) ? k - kx0             \
+            for (int ky = 0; ky < kh; ky++)                                   \
+                for (int kx0 = 0; kx0 < kw; kx0 += THIN_DW_GMAX(M_)) {        \
+                    int g = kw - kx0 < THIN_DW_GMAX(M_) ? kw - kx0             \
                                                        : THIN_DW_GMAX(M_);   \
                     switch (g) {                                             \
                         THIN_DW_GROUP(M_, 1) THIN_DW_GROUP(M_, 2)            \
                         THIN_DW_GROUP(M_, 3) THIN_DW_GROUP(M_, 4)            \
                         THIN_DW_GROUP(M_, 5)                                 \
                     default:                                                 \
-                        thin_dw_wide_##M_(c, ch, ky, kx0, g, hp, wp, k, xp,  \
+                        thin_dw_wide_##M_(c, ch, ky, kx0, g, hp, wp, kh, kw, xp,  \
                                           dy, dw);                           \
                     }                                                        \
                 }                                                            \
@@ -305,7 +350,7 @@ thin_dw_group(const int M, const int G, int c, int ch, int ky, int kx0,
 /* Groups of 6 to 8 (only M <= 3 uses them). */
 #define THIN_DW_WIDE(M_)                                                     \
     static AVX512 void thin_dw_wide_##M_(int c, int ch, int ky, int kx0,     \
-                                         int g, int hp, int wp, int k,       \
+                                         int g, int hp, int wp, int kh, int kw,       \
                                          const float *xp, const float *dy,   \
                                          float *dw)                          \
     {                                                                        \
@@ -314,7 +359,7 @@ thin_dw_group(const int M, const int G, int c, int ch, int ky, int kx0,
             THIN_DW_GROUP(M_, 7)                                             \
         case 8:                                                              \
             thin_dw_group(M_, THIN_DW_GMAX(M_) == 8 ? 8 : 1, c, ch, ky, kx0, \
-                          hp, wp, k, xp, dy, dw);                            \
+                          hp, wp, kh, kw, xp, dy, dw);                            \
             break;                                                           \
         }                                                                    \
     }
@@ -328,15 +373,21 @@ THIN_DW_CASE(2)
 THIN_DW_CASE(3)
 THIN_DW_CASE(4)
 
-static AVX512 void thin_dw_avx512(int m, int c, int hp, int wp, int k,
+/* Blocks of up to 4 output planes (dy planes and dw rows). */
+static AVX512 void thin_dw_avx512(int m, int c, int hp, int wp, int kh, int kw,
                                   const float *xp, const float *dy, float *dw)
 {
-    switch (m) {
-    case 1: thin_dw_m1(c, hp, wp, k, xp, dy, dw); return;
-    case 2: thin_dw_m2(c, hp, wp, k, xp, dy, dw); return;
-    case 3: thin_dw_m3(c, hp, wp, k, xp, dy, dw); return;
-    case 4: thin_dw_m4(c, hp, wp, k, xp, dy, dw); return;
-    default: thin_dw_generic(m, c, hp, wp, k, xp, dy, dw);
+    const size_t plane = (size_t)(hp - kh + 1) * (wp - kw + 1);
+    const size_t wstride = (size_t)c * kh * kw;
+    for (int o0 = 0; o0 < m; o0 += 4) {
+        const float *d = dy + o0 * plane;
+        float *g = dw + o0 * wstride;
+        switch (m - o0 < 4 ? m - o0 : 4) {
+        case 1: thin_dw_m1(c, hp, wp, kh, kw, xp, d, g); break;
+        case 2: thin_dw_m2(c, hp, wp, kh, kw, xp, d, g); break;
+        case 3: thin_dw_m3(c, hp, wp, kh, kw, xp, d, g); break;
+        default: thin_dw_m4(c, hp, wp, kh, kw, xp, d, g); break;
+        }
     }
 }
 
@@ -346,35 +397,39 @@ static int have_avx512(void)
 }
 #endif
 
-void g2c_thin_conv(int m, int c, int hp, int wp, int k, const float *xp,
+void g2c_thin_conv(int m, int c, int hp, int wp, int kh, int kw, const float *xp,
                    const float *w, const float *bias, float *y, int accumulate)
 {
 #ifdef G2C_HAVE_AVX512_PATH
     if (have_avx512()) {
-        thin_conv_avx512(m, c, hp, wp, k, xp, w, bias, y, accumulate);
+        thin_conv_avx512(m, c, hp, wp, kh, kw, xp, w, bias, y, accumulate);
         return;
     }
 #endif
-    thin_conv_generic(m, c, hp, wp, k, xp, w, bias, y, accumulate);
+    thin_conv_generic(m, c, hp, wp, kh, kw, xp, w, bias, y, accumulate);
 }
 
-void g2c_thin_conv_dw(int m, int c, int hp, int wp, int k, const float *xp,
+void g2c_thin_conv_dw(int m, int c, int hp, int wp, int kh, int kw, const float *xp,
                       const float *dy, float *dw)
 {
 #ifdef G2C_HAVE_AVX512_PATH
     if (have_avx512()) {
-        thin_dw_avx512(m, c, hp, wp, k, xp, dy, dw);
+        thin_dw_avx512(m, c, hp, wp, kh, kw, xp, dy, dw);
         return;
     }
 #endif
-    thin_dw_generic(m, c, hp, wp, k, xp, dy, dw);
+    thin_dw_generic(m, c, hp, wp, kh, kw, xp, dy, dw);
 }
 
 /* ---- algorithm choice ------------------------------------------------- */
 
-static int direct_fits(const G2cConv2d *c, int thin_side)
+/* The direct kernels hold a block of output channels in registers and
+ * stream the input past it: worth it when one side has few channels (its
+ * im2col matrix would be tiny or the sgemm would have 1 to 4 rows). */
+static int direct_fits(const G2cConv2d *c)
 {
-    return c->stride == 1 && thin_side <= G2C_THIN_MAX;
+    int thin = c->in_c < c->out_c ? c->in_c : c->out_c;
+    return c->stride == 1 && thin <= G2C_THIN_MAX;
 }
 
 /* The plain C kernels are for testing and odd CPUs: without AVX-512 the
@@ -392,24 +447,30 @@ static int direct_fast(void)
 static int tconv_fits(const G2cConv2d *c)
 {
     return c->stride == 1 &&
-           (c->pad_mode == G2C_PAD_REFLECT || c->pad <= c->kernel - 1);
+           (c->pad_mode == G2C_PAD_REFLECT ||
+            (c->pad <= c->kernel - 1 && pad_w(c) <= kernel_w(c) - 1));
 }
 
 static G2cConvAlgo pick_fwd(const G2cConv2d *c)
 {
     G2cConvAlgo a = g2c_conv_tuning.fwd;
-    if (a == G2C_CONV_DIRECT && direct_fits(c, c->out_c))
+    if (a == G2C_CONV_DIRECT && direct_fits(c))
         return a;
-    if (a == G2C_CONV_AUTO && direct_fits(c, c->out_c) && direct_fast())
+    if (a == G2C_CONV_AUTO && direct_fits(c) && direct_fast())
         return G2C_CONV_DIRECT;
     return G2C_CONV_GEMM;
 }
 
+/* For dw the direct kernel reads dy once per kernel column group, so it
+ * only beats dY * colT when the output side is the thin one (the sgemm
+ * would have 1 to 4 rows). */
 static G2cConvAlgo pick_dw(const G2cConv2d *c)
 {
     G2cConvAlgo a = g2c_conv_tuning.dw;
-    if (direct_fits(c, c->out_c) &&
-        (a == G2C_CONV_DIRECT || (a == G2C_CONV_AUTO && direct_fast())))
+    if (a == G2C_CONV_DIRECT && direct_fits(c))
+        return a;
+    if (a == G2C_CONV_AUTO && direct_fits(c) && c->out_c <= G2C_THIN_MAX &&
+        direct_fast())
         return G2C_CONV_DIRECT;
     return G2C_CONV_GEMM;
 }
@@ -417,7 +478,7 @@ static G2cConvAlgo pick_dw(const G2cConv2d *c)
 static G2cConvAlgo pick_dx(const G2cConv2d *c)
 {
     G2cConvAlgo a = g2c_conv_tuning.dx;
-    int direct = direct_fits(c, c->in_c) && tconv_fits(c);
+    int direct = direct_fits(c) && tconv_fits(c);
     if (a == G2C_CONV_DIRECT)
         return direct ? a : G2C_CONV_GEMM;
     if (a == G2C_CONV_TCONV)
@@ -448,19 +509,22 @@ static void add_bias(float *y, int out_c, size_t plane, const float *b)
 static void forward_direct(const G2cConv2d *c, const float *x, const float *w,
                            const float *b, float *y)
 {
-    const int p = c->pad, hp = c->in_h + 2 * p, wp = c->in_w + 2 * p;
+    const int ph = c->pad, pw = pad_w(c);
+    const int hp = c->in_h + 2 * ph, wp = c->in_w + 2 * pw;
     const size_t in_sz = (size_t)c->in_c * c->in_h * c->in_w;
     const size_t out_sz =
         (size_t)c->out_c * g2c_conv2d_out_h(c) * g2c_conv2d_out_w(c);
-    float *xp = p ? g2c_nn_scratch((size_t)c->in_c * hp * wp) : NULL;
+    const int padded = ph || pw;
+    float *xp = padded ? g2c_nn_scratch((size_t)c->in_c * hp * wp) : NULL;
     for (int n = 0; n < c->batch; n++) {
         const float *in = x + n * in_sz;
-        if (p) {
-            g2c_pad_planes(c->in_c, c->in_h, c->in_w, p, c->pad_mode, in, xp);
+        if (padded) {
+            g2c_pad_planes(c->in_c, c->in_h, c->in_w, ph, pw, c->pad_mode, in,
+                           xp);
             in = xp;
         }
-        g2c_thin_conv(c->out_c, c->in_c, hp, wp, c->kernel, in, w, b,
-                      y + n * out_sz, 0);
+        g2c_thin_conv(c->out_c, c->in_c, hp, wp, c->kernel, kernel_w(c), in,
+                      w, b, y + n * out_sz, 0);
     }
 }
 
@@ -468,10 +532,11 @@ static void forward_gemm(const G2cConv2d *c, const float *x, const float *w,
                          const float *b, float *y)
 {
     const G2cPatches g = patches_of(c);
-    const size_t P = (size_t)g.oh * g.ow, K = (size_t)c->in_c * c->kernel * c->kernel;
+    const size_t P = (size_t)g.oh * g.ow, K = (size_t)c->in_c * g.kh * g.kw;
     const size_t in_sz = (size_t)c->in_c * c->in_h * c->in_w, out_sz = c->out_c * P;
     /* A 1x1 stride-1 unpadded convolution is a plain product with x. */
-    const int plain = c->kernel == 1 && c->stride == 1 && c->pad == 0;
+    const int plain = g.kh == 1 && g.kw == 1 && c->stride == 1 &&
+                      g.ph == 0 && g.pw == 0;
     const int nb = g2c_conv_fold_count(c->batch, P);
     const size_t col_n = plain && nb == 1 ? 0 : K * nb * P;
     const size_t tmp_n = nb > 1 ? out_sz * nb : 0;
@@ -518,15 +583,7 @@ void g2c_conv2d_forward(const G2cConv2d *c, const float *x, const float *w,
 static void backward_db(const G2cConv2d *c, const float *dy, float *db)
 {
     const size_t P = (size_t)g2c_conv2d_out_h(c) * g2c_conv2d_out_w(c);
-    for (int o = 0; o < c->out_c; o++) {
-        double sum = 0.0;
-        for (int n = 0; n < c->batch; n++) {
-            const float *p = dy + ((size_t)n * c->out_c + o) * P;
-            for (size_t i = 0; i < P; i++)
-                sum += p[i];
-        }
-        db[o] += (float)sum;
-    }
+    g2c_bias_grad(c->batch, c->out_c, P, dy, db);
 }
 
 /* dw += dY * colT and/or dx += col2im(Wt * dY), sharing the folded dY. */
@@ -534,7 +591,7 @@ static void backward_gemm(const G2cConv2d *c, const float *x, const float *w,
                           const float *dy, float *dx, float *dw)
 {
     const G2cPatches g = patches_of(c);
-    const size_t P = (size_t)g.oh * g.ow, K = (size_t)c->in_c * c->kernel * c->kernel;
+    const size_t P = (size_t)g.oh * g.ow, K = (size_t)c->in_c * g.kh * g.kw;
     const size_t in_sz = (size_t)c->in_c * c->in_h * c->in_w, out_sz = c->out_c * P;
     const int nb = g2c_conv_fold_count(c->batch, P);
     const size_t col_n = K * nb * P, dyf_n = nb > 1 ? out_sz * nb : 0;
@@ -567,30 +624,32 @@ static void backward_gemm(const G2cConv2d *c, const float *x, const float *w,
     }
 }
 
-/* The correlation that gives dx from dy (stride 1): dy padded by q = k-1-p
- * (zero padding: the result is dx itself) or by k-1 (reflect: the result is
- * the gradient of the padded input, folded back afterwards). */
+/* The correlation that gives dx from dy (stride 1): dy padded by
+ * q = k-1-p (zero padding: the result is dx itself) or by k-1 (reflect: the
+ * result is the gradient of the padded input, folded back afterwards). */
 typedef struct {
     int crop;   /* 1: output is dx's h x w; 0: output is the padded input */
-    int q;      /* padding of dy */
+    int qh, qw; /* padding of dy */
     int oh, ow; /* output size */
 } DxPlan;
 
 static DxPlan dx_plan(const G2cConv2d *c)
 {
+    const int kh = c->kernel, kw = kernel_w(c), ph = c->pad, pw = pad_w(c);
     DxPlan d;
     d.crop = c->pad_mode == G2C_PAD_ZERO;
-    d.q = d.crop ? c->kernel - 1 - c->pad : c->kernel - 1;
-    d.oh = d.crop ? c->in_h : c->in_h + 2 * c->pad;
-    d.ow = d.crop ? c->in_w : c->in_w + 2 * c->pad;
+    d.qh = d.crop ? kh - 1 - ph : kh - 1;
+    d.qw = d.crop ? kw - 1 - pw : kw - 1;
+    d.oh = d.crop ? c->in_h : c->in_h + 2 * ph;
+    d.ow = d.crop ? c->in_w : c->in_w + 2 * pw;
     return d;
 }
 
-/* wt [in_c, out_c, k, k] = w [out_c, in_c, k, k] transposed, each kernel
- * rotated by 180 degrees. */
+/* wt [in_c, out_c, kh, kw] = w [out_c, in_c, kh, kw] transposed, each
+ * kernel rotated by 180 degrees. */
 static void flip_weights(const G2cConv2d *c, const float *w, float *wt)
 {
-    const int k = c->kernel, kk = k * k;
+    const int kk = c->kernel * kernel_w(c);
     for (int ch = 0; ch < c->in_c; ch++)
         for (int o = 0; o < c->out_c; o++) {
             const float *src = w + ((size_t)o * c->in_c + ch) * kk;
@@ -609,8 +668,8 @@ static void dx_accumulate(const G2cConv2d *c, DxPlan d, const float *out,
         if (d.crop)
             g2c_add_floats(dxn + ch * plane, out + ch * ld, plane);
         else
-            g2c_unpad_planes_add(1, c->in_h, c->in_w, c->pad, c->pad_mode,
-                                 out + ch * ld, dxn + ch * plane);
+            g2c_unpad_planes_add(1, c->in_h, c->in_w, c->pad, pad_w(c),
+                                 c->pad_mode, out + ch * ld, dxn + ch * plane);
     }
 }
 
@@ -619,10 +678,10 @@ static void backward_dx_tconv(const G2cConv2d *c, const float *w,
 {
     const DxPlan d = dx_plan(c);
     const int oh = g2c_conv2d_out_h(c), ow = g2c_conv2d_out_w(c);
-    const G2cPatches g = {c->out_c, oh, ow, c->kernel, 1, d.q,
-                          d.oh, d.ow, G2C_PAD_ZERO};
+    const G2cPatches g = {c->out_c, oh,   ow,   c->kernel,   kernel_w(c), 1,
+                          d.qh,     d.qw, d.oh, d.ow, G2C_PAD_ZERO};
     const size_t Q = (size_t)d.oh * d.ow;
-    const size_t Kt = (size_t)c->out_c * c->kernel * c->kernel;
+    const size_t Kt = (size_t)c->out_c * g.kh * g.kw;
     const size_t in_sz = (size_t)c->in_c * c->in_h * c->in_w;
     const size_t out_sz = (size_t)c->out_c * oh * ow;
     const int nb = g2c_conv_fold_count(c->batch, Q);
@@ -656,24 +715,25 @@ static void backward_dx_direct(const G2cConv2d *c, const float *w,
 {
     const DxPlan d = dx_plan(c);
     const int oh = g2c_conv2d_out_h(c), ow = g2c_conv2d_out_w(c);
-    const int hp = oh + 2 * d.q, wp = ow + 2 * d.q;
+    const int kh = c->kernel, kw = kernel_w(c);
+    const int hp = oh + 2 * d.qh, wp = ow + 2 * d.qw;
     const size_t Q = (size_t)d.oh * d.ow;
     const size_t in_sz = (size_t)c->in_c * c->in_h * c->in_w;
     const size_t out_sz = (size_t)c->out_c * oh * ow;
-    const size_t wt_n = (size_t)c->in_c * c->out_c * c->kernel * c->kernel;
+    const size_t wt_n = (size_t)c->in_c * c->out_c * kh * kw;
     const size_t dyp_n = (size_t)c->out_c * hp * wp;
     const size_t tmp_n = d.crop ? 0 : (size_t)c->in_c * Q;
     float *wt = g2c_nn_scratch(wt_n + dyp_n + tmp_n);
     float *dyp = wt + wt_n, *tmp = dyp + dyp_n;
     flip_weights(c, w, wt);
     for (int n = 0; n < c->batch; n++) {
-        g2c_pad_planes(c->out_c, oh, ow, d.q, G2C_PAD_ZERO, dy + n * out_sz,
-                       dyp);
+        g2c_pad_planes(c->out_c, oh, ow, d.qh, d.qw, G2C_PAD_ZERO,
+                       dy + n * out_sz, dyp);
         if (d.crop) {
-            g2c_thin_conv(c->in_c, c->out_c, hp, wp, c->kernel, dyp, wt, NULL,
+            g2c_thin_conv(c->in_c, c->out_c, hp, wp, kh, kw, dyp, wt, NULL,
                           dx + n * in_sz, 1);
         } else {
-            g2c_thin_conv(c->in_c, c->out_c, hp, wp, c->kernel, dyp, wt, NULL,
+            g2c_thin_conv(c->in_c, c->out_c, hp, wp, kh, kw, dyp, wt, NULL,
                           tmp, 0);
             dx_accumulate(c, d, tmp, Q, dx + n * in_sz);
         }
@@ -683,19 +743,22 @@ static void backward_dx_direct(const G2cConv2d *c, const float *w,
 static void backward_dw_direct(const G2cConv2d *c, const float *x,
                                const float *dy, float *dw)
 {
-    const int p = c->pad, hp = c->in_h + 2 * p, wp = c->in_w + 2 * p;
+    const int ph = c->pad, pw = pad_w(c);
+    const int hp = c->in_h + 2 * ph, wp = c->in_w + 2 * pw;
     const size_t in_sz = (size_t)c->in_c * c->in_h * c->in_w;
     const size_t out_sz =
         (size_t)c->out_c * g2c_conv2d_out_h(c) * g2c_conv2d_out_w(c);
-    float *xp = p ? g2c_nn_scratch((size_t)c->in_c * hp * wp) : NULL;
+    const int padded = ph || pw;
+    float *xp = padded ? g2c_nn_scratch((size_t)c->in_c * hp * wp) : NULL;
     for (int n = 0; n < c->batch; n++) {
         const float *in = x + n * in_sz;
-        if (p) {
-            g2c_pad_planes(c->in_c, c->in_h, c->in_w, p, c->pad_mode, in, xp);
+        if (padded) {
+            g2c_pad_planes(c->in_c, c->in_h, c->in_w, ph, pw, c->pad_mode, in,
+                           xp);
             in = xp;
         }
-        g2c_thin_conv_dw(c->out_c, c->in_c, hp, wp, c->kernel, in,
-                         dy + n * out_sz, dw);
+        g2c_thin_conv_dw(c->out_c, c->in_c, hp, wp, c->kernel, kernel_w(c),
+                         in, dy + n * out_sz, dw);
     }
 }
 

@@ -24,9 +24,10 @@ int g2c_convt2d_out_w(const G2cConvT2d *c)
 /* Patches of y (out_c planes of out_h x out_w) whose positions are x's. */
 static G2cPatches patches_of(const G2cConvT2d *c)
 {
-    G2cPatches g = {c->out_c,  g2c_convt2d_out_h(c), g2c_convt2d_out_w(c),
-                    c->kernel, c->stride,            c->pad,
-                    c->in_h,   c->in_w,              G2C_PAD_ZERO};
+    G2cPatches g = {c->out_c,   g2c_convt2d_out_h(c), g2c_convt2d_out_w(c),
+                    c->kernel,  c->kernel,            c->stride,
+                    c->pad,     c->pad,               c->in_h,
+                    c->in_w,    G2C_PAD_ZERO};
     return g;
 }
 
@@ -83,15 +84,7 @@ void g2c_convt2d_backward(const G2cConvT2d *c, const float *x, const float *w,
     const size_t plane = (size_t)g.h * g.w, out_sz = c->out_c * plane;
     const size_t in_sz = c->in_c * P;
     if (db)
-        for (int o = 0; o < c->out_c; o++) {
-            double sum = 0.0;
-            for (int n = 0; n < c->batch; n++) {
-                const float *p = dy + n * out_sz + o * plane;
-                for (size_t j = 0; j < plane; j++)
-                    sum += p[j];
-            }
-            db[o] += (float)sum;
-        }
+        g2c_bias_grad(c->batch, c->out_c, plane, dy, db);
     if (!dx && !dw)
         return;
     const int nb = g2c_conv_fold_count(c->batch, P);

@@ -34,7 +34,7 @@ static int clamp_int(int v, int lo, int hi)
 
 static Span interior(const G2cPatches *g, int kx)
 {
-    int s = g->stride, first = g->pad - kx, past = g->w + g->pad - kx;
+    int s = g->stride, first = g->pw - kx, past = g->w + g->pw - kx;
     Span sp;
     sp.lo = first <= 0 ? 0 : (first + s - 1) / s;
     sp.hi = past <= 0 ? 0 : (past + s - 1) / s;
@@ -82,6 +82,31 @@ gather2_avx512(float *restrict d, const float *restrict s, int n)
     for (; i < n; i++)
         d[i] = s[2 * i];
 }
+
+/* d[2i] += s[i]: the stride-2 interior of col2im.  Whole vectors of d are
+ * loaded and stored back; the odd lanes get +0, so only elements of the
+ * row that exist are touched (2i + 31 <= 2(n - 1)). */
+__attribute__((target("avx512f"))) static void
+scatter2_add_avx512(float *restrict d, const float *restrict s, int n)
+{
+    const __m512i lo = _mm512_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5,
+                                         6, 6, 7, 7);
+    const __m512i hi = _mm512_setr_epi32(8, 8, 9, 9, 10, 10, 11, 11, 12, 12,
+                                         13, 13, 14, 14, 15, 15);
+    const __mmask16 even = 0x5555;
+    int i = 0;
+    for (; 2 * i + 32 <= 2 * n - 1; i += 16) {
+        __m512 v = _mm512_loadu_ps(s + i);
+        __m512 a = _mm512_loadu_ps(d + 2 * i);
+        __m512 b = _mm512_loadu_ps(d + 2 * i + 16);
+        a = _mm512_add_ps(a, _mm512_maskz_permutexvar_ps(even, lo, v));
+        b = _mm512_add_ps(b, _mm512_maskz_permutexvar_ps(even, hi, v));
+        _mm512_storeu_ps(d + 2 * i, a);
+        _mm512_storeu_ps(d + 2 * i + 16, b);
+    }
+    for (; i < n; i++)
+        d[2 * i] += s[i];
+}
 #endif
 
 static int use_avx512(void)
@@ -128,13 +153,49 @@ void g2c_add_floats(float *d, const float *s, size_t n)
     }
 }
 
+static void scatter_strided_add(float *restrict d, const float *restrict s,
+                                int n, int stride)
+{
+#ifdef G2C_HAVE_AVX512_PATH
+    if (stride == 2 && use_avx512()) {
+        scatter2_add_avx512(d, s, n);
+        return;
+    }
+#endif
+    for (int i = 0; i < n; i++)
+        d[(size_t)i * stride] += s[i];
+}
+
+void g2c_bias_grad(int batch, int channels, size_t plane, const float *dy,
+                   float *db)
+{
+    for (int o = 0; o < channels; o++) {
+        /* Eight running sums, so the additions do not wait on each other;
+         * the order is fixed, so the result is too. */
+        double part[8] = {0};
+        for (int n = 0; n < batch; n++) {
+            const float *p = dy + ((size_t)n * channels + o) * plane;
+            size_t i = 0;
+            for (; i + 8 <= plane; i += 8)
+                for (int j = 0; j < 8; j++)
+                    part[j] += p[i + j];
+            for (; i < plane; i++)
+                part[i % 8] += p[i];
+        }
+        double sum = 0.0;
+        for (int j = 0; j < 8; j++)
+            sum += part[j];
+        db[o] += (float)sum;
+    }
+}
+
 /* ---- im2col ---------------------------------------------------------- */
 
 /* One output row of one tap: dst[ox] = src[ox*s - p + kx] for all ox. */
 static void gather_row(const G2cPatches *g, Span sp, int kx,
                        const float *src, float *dst)
 {
-    int s = g->stride, off = kx - g->pad;
+    int s = g->stride, off = kx - g->pw;
     for (int ox = 0; ox < sp.lo; ox++)
         dst[ox] = g->mode == G2C_PAD_ZERO
                       ? 0.0f
@@ -154,16 +215,16 @@ static void gather_row(const G2cPatches *g, Span sp, int kx,
 
 void g2c_im2col(const G2cPatches *g, const float *x, float *col, size_t ld)
 {
-    const int k = g->k;
     for (int ch = 0; ch < g->c; ch++) {
         const float *plane = x + (size_t)ch * g->h * g->w;
-        for (int ky = 0; ky < k; ky++) {
-            for (int kx = 0; kx < k; kx++) {
+        for (int ky = 0; ky < g->kh; ky++) {
+            for (int kx = 0; kx < g->kw; kx++) {
                 Span sp = interior(g, kx);
-                float *row = col + (size_t)((ch * k + ky) * k + kx) * ld;
+                float *row =
+                    col + (size_t)((ch * g->kh + ky) * g->kw + kx) * ld;
                 for (int oy = 0; oy < g->oh; oy++) {
                     float *dst = row + (size_t)oy * g->ow;
-                    int iy = oy * g->stride - g->pad + ky;
+                    int iy = oy * g->stride - g->ph + ky;
                     if (iy < 0 || iy >= g->h) {
                         if (g->mode == G2C_PAD_ZERO) {
                             memset(dst, 0, sizeof(float) * (size_t)g->ow);
@@ -183,7 +244,7 @@ void g2c_im2col(const G2cPatches *g, const float *x, float *col, size_t ld)
 static void scatter_row(const G2cPatches *g, Span sp, int kx,
                         const float *src, float *dst)
 {
-    int s = g->stride, off = kx - g->pad;
+    int s = g->stride, off = kx - g->pw;
     if (g->mode == G2C_PAD_REFLECT)
         for (int ox = 0; ox < sp.lo; ox++)
             dst[reflect_index(ox * s + off, g->w)] += src[ox];
@@ -193,8 +254,7 @@ static void scatter_row(const G2cPatches *g, Span sp, int kx,
         if (s == 1)
             add_row(to, src + sp.lo, n);
         else
-            for (int i = 0; i < n; i++)
-                to[(size_t)i * s] += src[sp.lo + i];
+            scatter_strided_add(to, src + sp.lo, n, s);
     }
     if (g->mode == G2C_PAD_REFLECT)
         for (int ox = sp.hi; ox < g->ow; ox++)
@@ -203,18 +263,18 @@ static void scatter_row(const G2cPatches *g, Span sp, int kx,
 
 void g2c_col2im(const G2cPatches *g, const float *col, size_t ld, float *x)
 {
-    const int k = g->k;
     /* Channel outermost so one plane of x stays in cache while all its taps
      * are added; the order of additions per element is fixed, so results do
      * not depend on anything but the inputs. */
     for (int ch = 0; ch < g->c; ch++) {
         float *plane = x + (size_t)ch * g->h * g->w;
-        for (int ky = 0; ky < k; ky++) {
-            for (int kx = 0; kx < k; kx++) {
+        for (int ky = 0; ky < g->kh; ky++) {
+            for (int kx = 0; kx < g->kw; kx++) {
                 Span sp = interior(g, kx);
-                const float *row = col + (size_t)((ch * k + ky) * k + kx) * ld;
+                const float *row =
+                    col + (size_t)((ch * g->kh + ky) * g->kw + kx) * ld;
                 for (int oy = 0; oy < g->oh; oy++) {
-                    int iy = oy * g->stride - g->pad + ky;
+                    int iy = oy * g->stride - g->ph + ky;
                     if (iy < 0 || iy >= g->h) {
                         if (g->mode == G2C_PAD_ZERO)
                             continue;
@@ -230,16 +290,16 @@ void g2c_col2im(const G2cPatches *g, const float *col, size_t ld, float *x)
 
 /* ---- explicit padding ------------------------------------------------ */
 
-void g2c_pad_planes(int c, int h, int w, int p, G2cPadMode mode,
+void g2c_pad_planes(int c, int h, int w, int ph, int pw, G2cPadMode mode,
                     const float *x, float *xp)
 {
-    const int hp = h + 2 * p, wp = w + 2 * p;
+    const int hp = h + 2 * ph, wp = w + 2 * pw;
     for (int ch = 0; ch < c; ch++) {
         const float *src = x + (size_t)ch * h * w;
         float *dst = xp + (size_t)ch * hp * wp;
         for (int y = 0; y < hp; y++) {
             float *d = dst + (size_t)y * wp;
-            int iy = y - p;
+            int iy = y - ph;
             if (iy < 0 || iy >= h) {
                 if (mode == G2C_PAD_ZERO) {
                     memset(d, 0, sizeof(float) * (size_t)wp);
@@ -248,25 +308,27 @@ void g2c_pad_planes(int c, int h, int w, int p, G2cPadMode mode,
                 iy = reflect_index(iy, h);
             }
             const float *s = src + (size_t)iy * w;
-            for (int xx = 0; xx < p; xx++)
-                d[xx] = mode == G2C_PAD_ZERO ? 0.0f : s[reflect_index(xx - p, w)];
-            memcpy(d + p, s, sizeof(float) * (size_t)w);
-            for (int xx = p + w; xx < wp; xx++)
-                d[xx] = mode == G2C_PAD_ZERO ? 0.0f : s[reflect_index(xx - p, w)];
+            for (int xx = 0; xx < pw; xx++)
+                d[xx] = mode == G2C_PAD_ZERO ? 0.0f
+                                             : s[reflect_index(xx - pw, w)];
+            memcpy(d + pw, s, sizeof(float) * (size_t)w);
+            for (int xx = pw + w; xx < wp; xx++)
+                d[xx] = mode == G2C_PAD_ZERO ? 0.0f
+                                             : s[reflect_index(xx - pw, w)];
         }
     }
 }
 
-void g2c_unpad_planes_add(int c, int h, int w, int p, G2cPadMode mode,
-                          const float *dxp, float *dx)
+void g2c_unpad_planes_add(int c, int h, int w, int ph, int pw,
+                          G2cPadMode mode, const float *dxp, float *dx)
 {
-    const int hp = h + 2 * p, wp = w + 2 * p;
+    const int hp = h + 2 * ph, wp = w + 2 * pw;
     for (int ch = 0; ch < c; ch++) {
         const float *src = dxp + (size_t)ch * hp * wp;
         float *dst = dx + (size_t)ch * h * w;
         for (int y = 0; y < hp; y++) {
             const float *s = src + (size_t)y * wp;
-            int iy = y - p;
+            int iy = y - ph;
             if (iy < 0 || iy >= h) {
                 if (mode == G2C_PAD_ZERO)
                     continue;
@@ -274,12 +336,12 @@ void g2c_unpad_planes_add(int c, int h, int w, int p, G2cPadMode mode,
             }
             float *d = dst + (size_t)iy * w;
             if (mode == G2C_PAD_REFLECT)
-                for (int xx = 0; xx < p; xx++)
-                    d[reflect_index(xx - p, w)] += s[xx];
-            add_row(d, s + p, w);
+                for (int xx = 0; xx < pw; xx++)
+                    d[reflect_index(xx - pw, w)] += s[xx];
+            add_row(d, s + pw, w);
             if (mode == G2C_PAD_REFLECT)
-                for (int xx = p + w; xx < wp; xx++)
-                    d[reflect_index(xx - p, w)] += s[xx];
+                for (int xx = pw + w; xx < wp; xx++)
+                    d[reflect_index(xx - pw, w)] += s[xx];
         }
     }
 }

@@ -8,44 +8,54 @@
 
 #include "g2c/nn.h"
 
-/* Geometry of one image's patches: c planes of h x w, a k x k window moved
- * by `stride` over the input padded by `pad`, giving oh x ow positions. */
+/* Geometry of one image's patches: c planes of h x w, a kh x kw window
+ * moved by `stride` over the input padded by ph (top, bottom) and pw (left,
+ * right), giving oh x ow positions. */
 typedef struct {
     int c, h, w;
-    int k, stride, pad;
+    int kh, kw, stride;
+    int ph, pw;
     int oh, ow;
     G2cPadMode mode;
 } G2cPatches;
 
-/* col row r = (ch * k + ky) * k + kx holds the oh*ow window values; rows are
- * `ld` floats apart (ld > oh*ow when several images share one matrix). */
+/* col row r = (ch * kh + ky) * kw + kx holds the oh*ow window values; rows
+ * are `ld` floats apart (ld > oh*ow when several images share one
+ * matrix). */
 void g2c_im2col(const G2cPatches *g, const float *x, float *col, size_t ld);
 /* The adjoint: ADDS every col entry into the x element it was read from
  * (reflected entries land on the pixel they mirror). */
 void g2c_col2im(const G2cPatches *g, const float *col, size_t ld, float *x);
 
-/* Copy x [c, h, w] into xp [c, h + 2p, w + 2p] with zero or reflect border. */
-void g2c_pad_planes(int c, int h, int w, int p, G2cPadMode mode,
+/* Copy x [c, h, w] into xp [c, h + 2ph, w + 2pw] with zero or reflect
+ * border. */
+void g2c_pad_planes(int c, int h, int w, int ph, int pw, G2cPadMode mode,
                     const float *x, float *xp);
 /* Adjoint of g2c_pad_planes: ADDS dxp back into dx. */
-void g2c_unpad_planes_add(int c, int h, int w, int p, G2cPadMode mode,
-                          const float *dxp, float *dx);
+void g2c_unpad_planes_add(int c, int h, int w, int ph, int pw,
+                          G2cPadMode mode, const float *dxp, float *dx);
+
+/* db[o] += sum of dy[n, o, :] over n and the plane, summed in double. */
+void g2c_bias_grad(int batch, int channels, size_t plane, const float *dy,
+                   float *db);
 
 /* d[i] += s[i] for n elements (vectorized where the CPU allows). */
 void g2c_add_floats(float *d, const float *s, size_t n);
 
-/* Direct stride-1 correlation for few output channels (m <= G2C_THIN_MAX):
- * y[o] (oh x ow, ow = wp - k + 1) = bias[o] (0 if NULL) + sum over c, ky,
- * kx of w[o, c, ky, kx] * xp[c, oy + ky, ox + kx].  accumulate=1 adds the
- * result into y instead of writing it.  w is [m, c, k, k]. */
+/* Direct stride-1 correlation, for layers with few channels on one side
+ * (at most G2C_THIN_MAX; the other side may be wide):
+ * y[o] (oh x ow = hp - kh + 1 x wp - kw + 1) = bias[o] (0 if NULL) + sum
+ * over c, ky, kx of w[o, c, ky, kx] * xp[c, oy + ky, ox + kx], o < m.
+ * accumulate=1 adds the result into y instead of writing it.  w is
+ * [m, c, kh, kw]. */
 enum { G2C_THIN_MAX = 4 };
-void g2c_thin_conv(int m, int c, int hp, int wp, int k, const float *xp,
-                   const float *w, const float *bias, float *y,
+void g2c_thin_conv(int m, int c, int hp, int wp, int kh, int kw,
+                   const float *xp, const float *w, const float *bias, float *y,
                    int accumulate);
 /* dw[o, c, ky, kx] += sum over oy, ox of dy[o, oy, ox] * xp[c, oy+ky, ox+kx]
- * for m <= G2C_THIN_MAX output planes of oh x ow. */
-void g2c_thin_conv_dw(int m, int c, int hp, int wp, int k, const float *xp,
-                      const float *dy, float *dw);
+ * for m output planes of oh x ow. */
+void g2c_thin_conv_dw(int m, int c, int hp, int wp, int kh, int kw,
+                      const float *xp, const float *dy, float *dw);
 
 /* Per-thread scratch: at least n floats, 64-byte aligned, contents
  * undefined, valid until this thread's next call.  Grows, never shrinks, so

@@ -75,16 +75,16 @@ static void check_conv2d(const char *name, const char *spec, const char *plan)
     G2cConv2d c;
     char mode[16];
     int bias;
-    if (sscanf(spec, "conv2d %d %d %d %d %d %d %d %d %15s %d", &c.batch,
+    if (sscanf(spec, "conv2d %d %d %d %d %d %d %d %d %15s %d %d %d", &c.batch,
                &c.in_c, &c.in_h, &c.in_w, &c.out_c, &c.kernel, &c.stride,
-               &c.pad, mode, &bias) != 10) {
+               &c.pad, mode, &bias, &c.kernel_w, &c.pad_w) != 12) {
         fprintf(stderr, "%s: bad case description \"%s\"\n", name, spec);
         g2c_test_failures++;
         return;
     }
     c.pad_mode = strcmp(mode, "reflect") == 0 ? G2C_PAD_REFLECT : G2C_PAD_ZERO;
     const size_t nx = (size_t)c.batch * c.in_c * c.in_h * c.in_w;
-    const size_t nw = (size_t)c.out_c * c.in_c * c.kernel * c.kernel;
+    const size_t nw = (size_t)c.out_c * c.in_c * c.kernel * c.kernel_w;
     const size_t ny = (size_t)c.batch * c.out_c * g2c_conv2d_out_h(&c) *
                       g2c_conv2d_out_w(&c);
     const float *x = ref(name, "x", nx), *w = ref(name, "w", nw);

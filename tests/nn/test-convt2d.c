@@ -29,6 +29,7 @@ static const Case cases[] = {
     {{2, 5, 3, 4, 6, 3, 2, 1, 0}, 0},
     {{1, 3, 6, 7, 2, 5, 1, 2, 0}, 1},
     {{2, 2, 1, 1, 3, 3, 2, 1, 1}, 1}, /* a 1x1 input */
+    {{1, 2, 3, 21, 2, 3, 2, 1, 1}, 1}, /* rows of 42: stride-2 vectors */
 };
 
 static const int fold_plans[] = {1, -2, 1 << 30}; /* -2: two images' worth */

@@ -333,6 +333,65 @@ static void check_pool_semantics(void)
     layer_free(&k);
 }
 
+/* The plain definition: window by window, row-major, strict '>' (PyTorch's
+ * first maximum); an all -inf window reports its first element. */
+static void maxpool_reference(const G2cPool2d *p, const float *x, float *y,
+                              int32_t *am)
+{
+    int oh = g2c_pool2d_out_h(p), ow = g2c_pool2d_out_w(p);
+    int h = p->in_h, w = p->in_w, k = p->kernel;
+    for (int c = 0; c < p->batch * p->c; c++)
+        for (int oy = 0; oy < oh; oy++)
+            for (int ox = 0; ox < ow; ox++) {
+                const float *xp = x + c * h * w;
+                int y0 = oy * p->stride - p->pad, x0 = ox * p->stride - p->pad;
+                float m = -INFINITY;
+                int best = -1;
+                for (int iy = y0; iy < y0 + k; iy++)
+                    for (int ix = x0; ix < x0 + k; ix++) {
+                        if (iy < 0 || iy >= h || ix < 0 || ix >= w)
+                            continue;
+                        if (best < 0 || xp[iy * w + ix] > m) {
+                            best = iy * w + ix;
+                            m = xp[best];
+                        }
+                    }
+                y[(c * oh + oy) * ow + ox] = m;
+                am[(c * oh + oy) * ow + ox] = best;
+            }
+}
+
+/* Every small configuration against the reference, on values with many
+ * ties and a few -inf. */
+static void check_maxpool_sweep(void)
+{
+    enum { MAXN = 2 * 9 * 9 };
+    float x[MAXN], y[MAXN], ry[MAXN];
+    int32_t am[MAXN], ram[MAXN];
+    int configs = 0;
+    for (int k = 1; k <= 4; k++)
+        for (int s = 1; s <= 3; s++)
+            for (int pad = 0; pad <= k / 2; pad++)
+                for (int h = 1; h <= 9; h += 2)
+                    for (int w = 1; w <= 9; w += 3) {
+                        G2cPool2d p = {1, 2, h, w, k, s, pad};
+                        size_t no = (size_t)2 * g2c_pool2d_out_h(&p) *
+                                    g2c_pool2d_out_w(&p);
+                        if (no == 0)
+                            continue;
+                        configs++;
+                        for (int i = 0; i < 2 * h * w; i++)
+                            x[i] = g2c_rng_below(&rng, 9) == 0
+                                       ? -INFINITY
+                                       : (float)g2c_rng_below(&rng, 4);
+                        g2c_maxpool2d_forward(&p, x, y, am);
+                        maxpool_reference(&p, x, ry, ram);
+                        CHECK(memcmp(y, ry, no * sizeof *y) == 0);
+                        CHECK(memcmp(am, ram, no * sizeof *am) == 0);
+                    }
+    CHECK(configs > 100);
+}
+
 /* ---- linear ---------------------------------------------------------- */
 
 enum { LB = 3, LI = 5, LO = 4 };
@@ -498,6 +557,7 @@ int main(void)
     check_pool_grads(2, 2, 0);
     check_pool_grads(3, 1, 1);
     check_pool_semantics();
+    check_maxpool_sweep();
     check_linear();
     check_concat();
     check_add_chanmul();

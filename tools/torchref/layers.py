@@ -163,9 +163,9 @@ def losses():
 
 
 def main():
-    out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(
+    out = sys.argv[1] if len(sys.argv) > 1 else os.path.normpath(os.path.join(
         os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests",
-        "fixtures", "torch", "layers.safetensors")
+        "fixtures", "torch", "layers.safetensors"))
     torch.manual_seed(20190127)
     torch.set_num_threads(1)
     norms()
