@@ -1,5 +1,6 @@
 #include "testutil.h"
 
+#include <sqlite3.h>
 #include <stdarg.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -79,4 +80,65 @@ int g2c_test_system(const char *fmt, ...)
     if (rc == -1)
         return -1;
     return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+int g2c_test_cli(const char *db, const char *tag, const char *fmt, ...)
+{
+    char args[8192];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
+    const char *dir = g2c_test_tmpdir();
+    const char *exe = getenv("G2C_EXE");
+    if (!exe) {
+        fprintf(stderr, "G2C_EXE is not set (run the tests through meson)\n");
+        exit(1);
+    }
+    return g2c_test_system("\"%s\" --quiet --db %s %s >%s/%s.out 2>%s/%s.err", exe, db, args,
+                           dir, tag, dir, tag);
+}
+
+char *g2c_test_cli_output(const char *tag, const char *stream)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s.%s", g2c_test_tmpdir(), tag, stream);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return calloc(1, 1);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *text = calloc((size_t)n + 1, 1);
+    if (fread(text, 1, (size_t)n, f) != (size_t)n)
+        text[0] = '\0';
+    fclose(f);
+    return text;
+}
+
+void g2c_test_cli_expect(const char *tag, const char *stream, const char *needle)
+{
+    char *text = g2c_test_cli_output(tag, stream);
+    if (!strstr(text, needle)) {
+        fprintf(stderr, "%s.%s: expected \"%s\" in:\n%s\n", tag, stream, needle, text);
+        g2c_test_failures++;
+    }
+    free(text);
+}
+
+long long g2c_test_scalar(const char *db, const char *sql)
+{
+    sqlite3 *h;
+    long long v = -1;
+    if (sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
+        sqlite3_busy_timeout(h, 2000);
+        sqlite3_stmt *st;
+        if (sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK) {
+            if (sqlite3_step(st) == SQLITE_ROW)
+                v = sqlite3_column_int64(st, 0);
+            sqlite3_finalize(st);
+        }
+    }
+    sqlite3_close(h);
+    return v;
 }

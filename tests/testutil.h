@@ -54,6 +54,18 @@ const char *g2c_test_tmpdir(void);
 /* Path to a file under the source tree. */
 const char *g2c_test_source_path(const char *relative);
 
+/* Run the g2c program (G2C_EXE) on catalog db:
+ *   g2c --quiet --db DB ARGS >TMP/TAG.out 2>TMP/TAG.err
+ * with TMP = g2c_test_tmpdir(); returns its exit status. */
+int g2c_test_cli(const char *db, const char *tag, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* What that run printed: stream "out" or "err" (caller frees). */
+char *g2c_test_cli_output(const char *tag, const char *stream);
+/* CHECK that a run's stream contains needle, printing it when not. */
+void g2c_test_cli_expect(const char *tag, const char *stream, const char *needle);
+/* The first column of the first row of a query on db (read-only), or -1. */
+long long g2c_test_scalar(const char *db, const char *sql);
+
 /* Run a shell command; returns its exit status (or -1). */
 int g2c_test_system(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

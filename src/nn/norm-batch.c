@@ -2,61 +2,9 @@
  * batch and the plane.  Training normalizes with the batch's biased variance
  * but feeds the unbiased one into running_var, exactly as PyTorch does. */
 #include "g2c/nn.h"
+#include "reduce.h"
 
 #include <math.h>
-
-/* Reductions in double, over LANES independent partial sums: one running
- * double sum is bound by the add latency and runs ~3x slower, and
- * fixed-count inner loops are what GCC's -O2 vectorizer accepts. */
-enum { LANES = 8 };
-
-static double sum(const float *x, int n)
-{
-    double acc[LANES] = {0}, s = 0.0;
-    int i = 0;
-    for (; i + LANES <= n; i += LANES)
-        for (int j = 0; j < LANES; j++)
-            acc[j] += x[i + j];
-    for (; i < n; i++)
-        s += x[i];
-    for (int j = 0; j < LANES; j++)
-        s += acc[j];
-    return s;
-}
-
-/* sum (x - m)^2 */
-static double sum_sqdev(const float *x, int n, double m)
-{
-    double acc[LANES] = {0}, s = 0.0;
-    int i = 0;
-    for (; i + LANES <= n; i += LANES)
-        for (int j = 0; j < LANES; j++) {
-            double d = x[i + j] - m;
-            acc[j] += d * d;
-        }
-    for (; i < n; i++) {
-        double d = x[i] - m;
-        s += d * d;
-    }
-    for (int j = 0; j < LANES; j++)
-        s += acc[j];
-    return s;
-}
-
-/* sum dy * (x - m): with sum dy, all that backward needs. */
-static double sum_dy_dev(const float *dy, const float *x, int n, float m)
-{
-    double acc[LANES] = {0}, s = 0.0;
-    int i = 0;
-    for (; i + LANES <= n; i += LANES)
-        for (int j = 0; j < LANES; j++)
-            acc[j] += (double)dy[i + j] * (x[i + j] - m);
-    for (; i < n; i++)
-        s += (double)dy[i] * (x[i] - m);
-    for (int j = 0; j < LANES; j++)
-        s += acc[j];
-    return s;
-}
 
 /* Channel ch's elements are n planes of hw floats, c planes apart.  Two
  * passes (mean, then squared deviations) for the digits, as instance norm. */

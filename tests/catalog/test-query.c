@@ -12,23 +12,11 @@
 static const char *dir;
 static char db[4096];
 
-static int g2c(const char *tag, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int g2c(const char *tag, const char *fmt, ...)
-{
-    char args[8192];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(args, sizeof args, fmt, ap);
-    va_end(ap);
-    return g2c_test_system("\"%s\" --quiet --db %s %s >%s/%s.out 2>%s/%s.err",
-                           getenv("G2C_EXE"), db, args, dir, tag, dir, tag);
-}
+#define g2c(tag, ...) g2c_test_cli(db, tag, __VA_ARGS__)
 
 static char *out(const char *tag, const char *stream)
 {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s.%s", dir, tag, stream);
-    return test_read_text(path);
+    return g2c_test_cli_output(tag, stream);
 }
 
 /* Two patients (one with an awkward name), a model and predictions. */

@@ -15,29 +15,17 @@ static char db[4096];
 
 static int g2c(const char *args, const char *tag)
 {
-    return g2c_test_system("\"%s\" --quiet --db %s %s >%s/%s.out 2>%s/%s.err",
-                           getenv("G2C_EXE"), db, args, dir, tag, dir, tag);
+    return g2c_test_cli(db, tag, "%s", args);
 }
 
 static char *output(const char *tag, const char *stream)
 {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s.%s", dir, tag, stream);
-    return test_read_text(path);
+    return g2c_test_cli_output(tag, stream);
 }
 
 static int64_t scalar(const char *sql)
 {
-    G2cCatalog *cat = g2c_catalog_open(db, G2C_CATALOG_READONLY);
-    int64_t v = -1;
-    if (!cat)
-        return v;
-    sqlite3_stmt *st = g2c_catalog_prepare(cat, sql);
-    if (st && sqlite3_step(st) == SQLITE_ROW)
-        v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    g2c_catalog_close(cat);
-    return v;
+    return g2c_test_scalar(db, sql);
 }
 
 static void file(const char *name, const char *text)

@@ -13,17 +13,7 @@
 static const char *dir, *data;
 static char db[4096];
 
-static int g2c(const char *tag, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int g2c(const char *tag, const char *fmt, ...)
-{
-    char args[8192];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(args, sizeof args, fmt, ap);
-    va_end(ap);
-    return g2c_test_system("\"%s\" --quiet --db %s %s >%s/%s.out 2>%s/%s.err",
-                           getenv("G2C_EXE"), db, args, dir, tag, dir, tag);
-}
+#define g2c(tag, ...) g2c_test_cli(db, tag, __VA_ARGS__)
 
 /* Every crop of the set, measured by the independent checker. */
 static double min_crop_tissue(const char *name, int *count)

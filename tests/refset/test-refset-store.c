@@ -13,40 +13,16 @@
 static const char *dir;
 static char db[4096];
 
-static int g2c(const char *tag, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int g2c(const char *tag, const char *fmt, ...)
-{
-    char args[8192];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(args, sizeof args, fmt, ap);
-    va_end(ap);
-    return g2c_test_system("\"%s\" --quiet --db %s %s >%s/%s.out 2>%s/%s.err",
-                           getenv("G2C_EXE"), db, args, dir, tag, dir, tag);
-}
+#define g2c(tag, ...) g2c_test_cli(db, tag, __VA_ARGS__)
 
 static void check_err(const char *tag, const char *needle)
 {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s.err", dir, tag);
-    char *text = test_read_text(path);
-    if (!strstr(text, needle)) {
-        fprintf(stderr, "%s: expected \"%s\" in: %s\n", tag, needle, text);
-        g2c_test_failures++;
-    }
-    free(text);
+    g2c_test_cli_expect(tag, "err", needle);
 }
 
 static int64_t scalar(const char *sql)
 {
-    G2cCatalog *cat = g2c_catalog_open(db, G2C_CATALOG_READONLY);
-    int64_t v = -1;
-    sqlite3_stmt *st = cat ? g2c_catalog_prepare(cat, sql) : NULL;
-    if (st && sqlite3_step(st) == SQLITE_ROW)
-        v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    g2c_catalog_close(cat);
-    return v;
+    return g2c_test_scalar(db, sql);
 }
 
 static void make_slides(void)

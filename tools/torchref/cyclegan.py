@@ -6,7 +6,9 @@ ResnetGenerator (norm 'instance', reflect padding, no dropout) and
 NLayerDiscriminator (70x70 PatchGAN, norm 'instance'), rebuilt here from the
 paper's description with the module layout, and so the state_dict names, of
 junyanz/pytorch-CycleGAN-and-pix2pix.  They are small (ngf 4, 2 blocks,
-ndf 4, 32x32 images) so the file stays well under 1 MB.
+ndf 4, 32x32 images) so the file stays well under 1 MB, and lambda_B is
+8 rather than CycleGAN's 10, so that a term weighted by the wrong lambda
+shows.
 
 The step is optimize_parameters() without the image pool: generators
 updated with the discriminators frozen (Adam lr 2e-4, betas 0.5/0.999),
@@ -47,7 +49,7 @@ DEFAULT_OUT = os.path.join(HERE, "..", "..", "tests", "fixtures", "torch",
 
 CFG = {"ngf": 4, "n_blocks": 2, "ndf": 4, "n_layers": 3, "size": 32,
        "lr": 2e-4, "beta1": 0.5, "beta2": 0.999, "lambda_A": 10.0,
-       "lambda_B": 10.0, "lambda_idt": 0.5}
+       "lambda_B": 8.0, "lambda_idt": 0.5}
 
 
 def norm(c):
