@@ -102,7 +102,9 @@ int g2c_test_cli(const char *db, const char *tag, const char *fmt, ...)
 char *g2c_test_cli_output(const char *tag, const char *stream)
 {
     char path[4096];
-    snprintf(path, sizeof path, "%s/%s.%s", g2c_test_tmpdir(), tag, stream);
+    if (snprintf(path, sizeof path, "%s/%s.%s", g2c_test_tmpdir(), tag, stream) >=
+        (int)sizeof path)
+        return calloc(1, 1);
     FILE *f = fopen(path, "rb");
     if (!f)
         return calloc(1, 1);

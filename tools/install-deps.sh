@@ -12,6 +12,7 @@ packages=(
   libpng-dev libtiff-dev             # crops, tiles, test slides
   libjansson-dev libxml2-dev         # GeoJSON / JSON, and ASAP / ImageScope XML
   valgrind
+  chromium                           # headless browser test of the report pages (skips without)
 )
 if [ "${1:-}" = "--bench" ]; then
   packages+=(python3-openslide python3-pil python3-torch hyperfine)

@@ -9,11 +9,13 @@
 
 extern const char g2c_catalog_sql[];
 extern const char g2c_migration_0002[];
+extern const char g2c_migration_0003[];
 
 /* Forward migrations: migrations[i] takes a catalog from version i+1 to
  * i+2.  Version 1 is schemas/catalog.sql itself. */
 static const char *const migrations[] = {
     g2c_migration_0002,
+    g2c_migration_0003,
 };
 
 struct G2cCatalog {

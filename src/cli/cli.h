@@ -58,5 +58,19 @@ int g2c_cmd_refset(G2cCli *cli, int argc, char **argv);
 void g2c_cmd_refset_usage(FILE *out);
 int g2c_cmd_summary(G2cCli *cli, int argc, char **argv);
 void g2c_cmd_summary_usage(FILE *out);
+int g2c_cmd_pretrain(G2cCli *cli, int argc, char **argv);
+void g2c_cmd_pretrain_usage(FILE *out);
+int g2c_cmd_translate(G2cCli *cli, int argc, char **argv);
+void g2c_cmd_translate_usage(FILE *out);
+int g2c_cmd_report(G2cCli *cli, int argc, char **argv);
+void g2c_cmd_report_usage(FILE *out);
+int g2c_cmd_export(G2cCli *cli, int argc, char **argv);
+void g2c_cmd_export_usage(FILE *out);
+int g2c_cmd_train(G2cCli *cli, int argc, char **argv);
+void g2c_cmd_train_usage(FILE *out);
+int g2c_cmd_eval(G2cCli *cli, int argc, char **argv);
+void g2c_cmd_eval_usage(FILE *out);
+int g2c_cmd_compare(G2cCli *cli, int argc, char **argv);
+void g2c_cmd_compare_usage(FILE *out);
 
 #endif

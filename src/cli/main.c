@@ -17,6 +17,20 @@ static const G2cCommand commands[] = {
     {"refset", "build, import, list and export reference sets of one stain",
      g2c_cmd_refset, g2c_cmd_refset_usage},
     {"summary", "print what the catalog holds", g2c_cmd_summary, g2c_cmd_summary_usage},
+    {"pretrain", "train a stain generator (CycleGAN) from two stains' reference sets",
+     g2c_cmd_pretrain, g2c_cmd_pretrain_usage},
+    {"translate", "apply a trained generator to crops or PNG files", g2c_cmd_translate,
+     g2c_cmd_translate_usage},
+    {"report", "slide and patient reports: HTML page, JSON, CSV, overlay image",
+     g2c_cmd_report, g2c_cmd_report_usage},
+    {"export", "predictions as QuPath GeoJSON, back to the slide viewer", g2c_cmd_export,
+     g2c_cmd_export_usage},
+    {"train", "stage 2: train a G2C classifier jointly with stage-1 generators",
+     g2c_cmd_train, g2c_cmd_train_usage},
+    {"eval", "evaluate a G2C model on a split; store metrics and predictions", g2c_cmd_eval,
+     g2c_cmd_eval_usage},
+    {"compare", "McNemar's exact test between two models' predictions", g2c_cmd_compare,
+     g2c_cmd_compare_usage},
 };
 enum { N_COMMANDS = sizeof commands / sizeof commands[0] };
 

@@ -6,6 +6,7 @@
 
 #include "g2c/error.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,14 +44,15 @@ int convbn_register(ConvBn *op, G2cParams *p, const char *conv_name,
                          "stride %d", conv_name, in_h, in_w, kh, kw, stride);
     op->relu = relu;
     int64_t wshape[4] = {out_c, in_c, kh, kw}, cshape[1] = {out_c};
-    op->w = add_tensor(p, conv_name, "weight", 4, wshape, 1);
-    op->gamma = add_tensor(p, bn_name, "weight", 1, cshape, 1);
-    op->beta = add_tensor(p, bn_name, "bias", 1, cshape, 1);
-    op->rmean = add_tensor(p, bn_name, "running_mean", 1, cshape, 0);
-    op->rvar = add_tensor(p, bn_name, "running_var", 1, cshape, 0);
-    op->nbt = add_tensor(p, bn_name, "num_batches_tracked", 0, NULL, 0);
-    if (op->w < 0 || op->gamma < 0 || op->beta < 0 || op->rmean < 0 ||
-        op->rvar < 0 || op->nbt < 0)
+    /* Stop at the first failure, so that its message is the one left. */
+    if ((op->w = add_tensor(p, conv_name, "weight", 4, wshape, 1)) < 0 ||
+        (op->gamma = add_tensor(p, bn_name, "weight", 1, cshape, 1)) < 0 ||
+        (op->beta = add_tensor(p, bn_name, "bias", 1, cshape, 1)) < 0 ||
+        (op->rmean = add_tensor(p, bn_name, "running_mean", 1, cshape, 0)) <
+            0 ||
+        (op->rvar = add_tensor(p, bn_name, "running_var", 1, cshape, 0)) < 0 ||
+        (op->nbt = add_tensor(p, bn_name, "num_batches_tracked", 0, NULL,
+                              0)) < 0)
         return -1;
     return 0;
 }
@@ -72,6 +74,16 @@ void convbn_init(const ConvBn *op, G2cParams *p, G2cRng *rng)
     fill(g2c_params_value(p, op->rmean), (size_t)c, 0.0f);
     fill(g2c_params_value(p, op->rvar), (size_t)c, 1.0f);
     g2c_params_value(p, op->nbt)[0] = 0.0f;
+}
+
+void linear_init(G2cParams *p, int wi, int bi, int in, int out, G2cRng *rng)
+{
+    double bound = 1.0 / sqrt((double)in);
+    float *w = g2c_params_value(p, wi), *b = g2c_params_value(p, bi);
+    for (size_t i = 0; i < (size_t)in * out; i++)
+        w[i] = (float)(bound * (2.0 * g2c_rng_uniform(rng) - 1.0));
+    for (int i = 0; i < out; i++)
+        b[i] = (float)(bound * (2.0 * g2c_rng_uniform(rng) - 1.0));
 }
 
 size_t convbn_out_size(const ConvBn *op)

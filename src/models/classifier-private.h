@@ -86,6 +86,9 @@ void convbn_backward(const ConvBn *op, G2cParams *p, int n, int training,
                      const float *x, const ConvBnActs *a, float *dy,
                      float *dx, Workspace *ws);
 
+/* nn.Linear's default: U(-1/sqrt(in), 1/sqrt(in)) for weight and bias. */
+void linear_init(G2cParams *p, int wi, int bi, int in, int out, G2cRng *rng);
+
 /* d[i] = 0 where y[i] <= 0: ReLU's backward in place, from its output. */
 void relu_mask(size_t n, const float *y, float *d);
 
@@ -134,7 +137,8 @@ typedef struct {
     int in_c, c, h, w;   /* input channels; channels and size of the block */
     ConvBn conv1, conv2, shortcut;
     int has_shortcut;
-    int attention, hidden; /* CSA: K*c -> hidden -> K*c */
+    int attention, branches, hidden; /* CSA: K*c -> hidden -> K*c */
+    int first;           /* index of its first tensor in G2cParams */
     int fc1_w, fc1_b, fc2_w, fc2_b;
     G2cPool2d pool;      /* batch filled in per call */
     int oh, ow;          /* after the pool */

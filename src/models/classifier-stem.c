@@ -28,19 +28,18 @@ static G2cPool2d pool_of(int c, int h, int w)
 static int register_light(Stem *s, G2cParams *p, const char *prefix, int w,
                           int size)
 {
-    int rc = reg(&s->op[0], p, prefix, "0", 3, size, size, w, 3, 3, 2, 1, 1);
-    if (rc == 0) {
-        int h = s->op[0].oh, wd = s->op[0].ow;
-        rc = reg(&s->op[1], p, prefix, "1", w, h, wd, w, 3, 3, 1, 1, 1);
-        if (rc == 0)
-            rc = reg(&s->op[2], p, prefix, "2", w, h, wd, w, 3, 3, 1, 1, 1);
-        s->pool_a = pool_of(w, h, wd);
-    }
+    if (reg(&s->op[0], p, prefix, "0", 3, size, size, w, 3, 3, 2, 1, 1))
+        return -1;
+    int h = s->op[0].oh, wd = s->op[0].ow;
+    if (reg(&s->op[1], p, prefix, "1", w, h, wd, w, 3, 3, 1, 1, 1) ||
+        reg(&s->op[2], p, prefix, "2", w, h, wd, w, 3, 3, 1, 1, 1))
+        return -1;
+    s->pool_a = pool_of(w, h, wd);
     s->n_ops = 3;
     s->out_c = w;
     s->out_h = g2c_pool2d_out_h(&s->pool_a);
     s->out_w = g2c_pool2d_out_w(&s->pool_a);
-    return rc;
+    return 0;
 }
 
 static int register_inception(Stem *s, G2cParams *p, const char *prefix,
