@@ -166,8 +166,9 @@ static int predict(G2cCatalog *cat, int views)
         if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
             return g2c_catalog_error(cat, "views");
     }
-    return sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK ? 0
-                                                                      : g2c_catalog_error(cat, "commit");
+    if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+        return g2c_catalog_error(cat, "commit");
+    return 0;
 }
 
 static int time_report(const char *db, const char *out, double *median, double *cpu)
@@ -273,8 +274,9 @@ int main(int argc, char **argv)
     snprintf(page, sizeof page, "%s/report.html", out);
     printf("report: %.2f s wall, %.2f s CPU to generate (median of %d); report.html %.2f MB, "
            "report.json %.0f kB, glomeruli.csv %.0f kB, overlay.png %.0f kB\n",
-           gen, gen_cpu, REPEATS, kilobytes(out, "report.html") / 1e3, kilobytes(out, "report.json"),
-           kilobytes(out, "glomeruli.csv"), kilobytes(out, "overlay.png"));
+           gen, gen_cpu, REPEATS, kilobytes(out, "report.html") / 1e3,
+           kilobytes(out, "report.json"), kilobytes(out, "glomeruli.csv"),
+           kilobytes(out, "overlay.png"));
     snprintf(empty, sizeof empty, "%s/empty.html", dir);
     FILE *f = fopen(empty, "w");
     if (f) {

@@ -10,8 +10,10 @@ packages=(
   libsqlite3-dev sqlite3             # the catalog (and the shell users query it with)
   libopenblas-dev                    # sgemm under every convolution
   libpng-dev libtiff-dev             # crops, tiles, test slides
+  libjpeg-dev                        # compact pictures inside HTML reports
   libjansson-dev libxml2-dev         # GeoJSON / JSON, and ASAP / ImageScope XML
   valgrind
+  python3-pil python3-jsonschema     # second opinions in tests: JPEG decoding, report schema
   chromium                           # headless browser test of the report pages (skips without)
 )
 if [ "${1:-}" = "--bench" ]; then

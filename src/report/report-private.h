@@ -102,7 +102,7 @@ void g2c_rep_now(char buf[32]); /* ISO-8601 UTC; SOURCE_DATE_EPOCH wins */
 const char *g2c_rep_image_type(const uint8_t *data, size_t size, int *width, int *height);
 
 /* ---- jpeg.c ---- */
-/* Baseline JFIF, 4:2:0, quality 1-100 as the IJG library reads it. */
+/* JFIF through libjpeg-turbo (its default 4:2:0), quality 1-100. */
 int g2c_rep_jpeg_encode(const G2cImage *img, int quality, uint8_t **jpeg, size_t *size);
 /* Write through "path.tmp" and rename on success, so a reader never sees a
  * half-written file. */

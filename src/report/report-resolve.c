@@ -126,9 +126,8 @@ int g2c_rep_find_patient(G2cCatalog *cat, const char *spec, G2cRepScope *scope)
 }
 
 /* "m1, m2" (at most 10 names) for messages, from a query of names. */
-static void list_names(G2cCatalog *cat, sqlite3_stmt *st, char *buf, size_t size)
+static void list_names(sqlite3_stmt *st, char *buf, size_t size)
 {
-    (void)cat;
     buf[0] = '\0';
     int n = 0;
     while (sqlite3_step(st) == SQLITE_ROW) {
@@ -154,7 +153,7 @@ static void models_with_predictions(G2cCatalog *cat, const G2cRepScope *scope, c
         "JOIN annotations a ON a.id = p.annotation_id WHERE p.model_id = m.id AND a.slide_id",
         ") ORDER BY m.created_at DESC, m.id DESC");
     if (st)
-        list_names(cat, st, buf, size);
+        list_names(st, buf, size);
 }
 
 /* An explicit model: by name first, then by id. */
@@ -182,7 +181,7 @@ static int named_model(G2cCatalog *cat, const char *spec, int64_t *id, char *nam
     st = g2c_catalog_prepare(cat, "SELECT name FROM models ORDER BY created_at DESC, id DESC");
     if (!st)
         return -1;
-    list_names(cat, st, known, sizeof known);
+    list_names(st, known, sizeof known);
     if (!known[0])
         return g2c_error("%s: no model '%s': the catalog has no models yet",
                          g2c_catalog_path(cat), spec);

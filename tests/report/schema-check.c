@@ -32,7 +32,8 @@ static int is_type(const json_t *v, const char *type)
     if (strcmp(type, "string") == 0)
         return json_is_string(v);
     if (strcmp(type, "integer") == 0)
-        return json_is_integer(v) || (json_is_real(v) && json_real_value(v) == floor(json_real_value(v)));
+        return json_is_integer(v) ||
+               (json_is_real(v) && json_real_value(v) == floor(json_real_value(v)));
     if (strcmp(type, "number") == 0)
         return json_is_number(v);
     if (strcmp(type, "boolean") == 0)

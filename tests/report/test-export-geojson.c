@@ -76,7 +76,8 @@ static void qupath_properties(const char *path)
     CHECK(strcmp(json_string_value(json_object_get(g, "model")), NEW_MODEL) == 0);
     CHECK(strcmp(json_string_value(json_object_get(g, "annotated")), "gs") == 0);
     /* closed 5-point rectangle */
-    json_t *ring = json_array_get(json_object_get(json_object_get(f, "geometry"), "coordinates"), 0);
+    json_t *geometry = json_object_get(f, "geometry");
+    json_t *ring = json_array_get(json_object_get(geometry, "coordinates"), 0);
     CHECK(json_array_size(ring) == 5);
     CHECK(json_equal(json_array_get(ring, 0), json_array_get(ring, 4)));
     json_decref(root);

@@ -260,13 +260,15 @@ static void patient_report(void)
     free(err);
     CHECK(exists(fx_path("pat/index.html")));
     CHECK(exists(fx_path("pat/slide-1/report.html")) && exists(fx_path("pat/slide-2/report.html")));
-    CHECK(exists(fx_path("pat/slide-1/overlay.png")) && exists(fx_path("pat/slide-2/glomeruli.csv")));
+    CHECK(exists(fx_path("pat/slide-1/overlay.png")));
+    CHECK(exists(fx_path("pat/slide-2/glomeruli.csv")));
     CHECK(!exists(fx_path("pat/slide-3")));
     fx_validate(fx_path("pat/slide-1/report.json"));
     fx_validate(fx_path("pat/slide-2/report.json"));
     char *html = test_read_text(fx_path("pat/index.html"));
     CHECK(fx_count(html, "<tr id=\"s") == 3);
-    CHECK(strstr(html, "href=\"slide-1/report.html\"") && strstr(html, "href=\"slide-2/report.html\""));
+    CHECK(strstr(html, "href=\"slide-1/report.html\"") != NULL);
+    CHECK(strstr(html, "href=\"slide-2/report.html\"") != NULL);
     CHECK(strstr(html, "no predictions from this model") != NULL);
     CHECK(strstr(html, "<script") == NULL);
     CHECK(strstr(html, "&lt;script&gt;alert(1)&lt;/script&gt;") != NULL);
@@ -310,7 +312,8 @@ static void missing_slide_file(void)
 
     /* Another slide's file under the ingested name: drawn, but flagged. */
     CHECK(rename(fx_path("a.tiff"), moved) == 0);
-    CHECK(g2c_test_system("cp %s %s", fx_quote(fx_path("c.tiff")), fx_quote(fx_path("a.tiff"))) == 0);
+    CHECK(g2c_test_system("cp %s %s", fx_quote(fx_path("c.tiff")),
+                          fx_quote(fx_path("a.tiff"))) == 0);
     CHECK(fx_g2c("changed", "report --slide 1 --out %s", fx_quote(fx_path("changed"))) == 0);
     CHECK(rename(moved, fx_path("a.tiff")) == 0);
     fx_validate(fx_path("changed/report.json"));
