@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what g2c needs on Debian 12, and only what is missing.
 #   tools/install-deps.sh          build and run dependencies
+#   tools/install-deps.sh --test   also what the test suite uses (browser, checkers)
 #   tools/install-deps.sh --bench  also the Python peers the benchmarks compare with
 set -euo pipefail
 
@@ -12,10 +13,14 @@ packages=(
   libpng-dev libtiff-dev             # crops, tiles, test slides
   libjpeg-dev                        # compact pictures inside HTML reports
   libjansson-dev libxml2-dev         # GeoJSON / JSON, and ASAP / ImageScope XML
-  valgrind
-  python3-pil python3-jsonschema     # second opinions in tests: JPEG decoding, report schema
-  chromium                           # headless browser test of the report pages (skips without)
 )
+if [ "${1:-}" = "--test" ]; then
+  packages+=(
+    valgrind
+    python3-pil python3-jsonschema   # second opinions in tests: JPEG decoding, report schema
+    chromium                         # headless browser test of the report pages (skips without)
+  )
+fi
 if [ "${1:-}" = "--bench" ]; then
   packages+=(python3-openslide python3-pil python3-torch hyperfine)
 fi

@@ -5,7 +5,7 @@
 # "N passed, N failed, N skipped".
 set -uo pipefail
 cd "$(dirname "$0")/.."
-tools/install-deps.sh || exit 1
+tools/install-deps.sh --test || exit 1
 
 # Both builds use all cores for compiling; tests run two at a time.
 passed=0 failed=0 skipped=0
