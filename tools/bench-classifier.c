@@ -2,6 +2,7 @@
  *
  *   bench-classifier [--threads N] [--repeat R] [--batch B] [--size S]
  *                    [--configs LIST] [--no-torch] [--torch-script PATH]
+ *                    [--fold COLS] [--dx auto|gemm|tconv]
  *
  * One training step = zero the gradients, forward in training mode on
  * K x [B, 3, S, S] (random inputs in [-1, 1]), softmax cross-entropy,
@@ -18,10 +19,12 @@
  * default "pas_only,pas_all+".  Unless --no-torch, the same steps run in
  * tools/bench_classifier_torch.py (PyTorch, torch.set_num_threads(N)) and
  * the ratios torch / g2c of the median wall and CPU times are printed
- * (above 1: g2c is faster). */
+ * (above 1: g2c is faster).  --fold and --dx set the engine's convolution
+ * knobs (src/nn/im2col.h), to try other choices on these shapes. */
 #include "g2c/classifier.h"
 #include "g2c/error.h"
 #include "g2c/nn.h"
+#include "../src/nn/im2col.h"
 
 #include <cblas.h>
 
@@ -223,6 +226,12 @@ int main(int argc, char **argv)
             configs = v;
         else if (strcmp(a, "--torch-script") == 0)
             script = v;
+        else if (strcmp(a, "--fold") == 0)
+            g2c_conv_tuning.fold_cols = atoi(v);
+        else if (strcmp(a, "--dx") == 0)
+            g2c_conv_tuning.dx = strcmp(v, "tconv") == 0  ? G2C_CONV_TCONV
+                                 : strcmp(v, "gemm") == 0 ? G2C_CONV_GEMM
+                                                          : G2C_CONV_AUTO;
         else {
             fprintf(stderr, "bench-classifier: unknown option %s\n", a);
             return 2;

@@ -20,11 +20,23 @@
 #include <time.h>
 #include <unistd.h>
 
-static double now(void)
+static double clock_seconds(clockid_t id)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(id, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static double now(void)
+{
+    return clock_seconds(CLOCK_MONOTONIC);
+}
+
+/* CPU time of all the process's threads: steadier than wall time on a
+ * shared machine. */
+static double cpu_now(void)
+{
+    return clock_seconds(CLOCK_PROCESS_CPUTIME_ID);
 }
 
 /* Test hook: G2C_TEST_KILL_TRAIN="E:step" kills this process (SIGKILL, as
@@ -152,7 +164,7 @@ static void shuffle(int *a, int n, G2cRng *rng)
 typedef struct {
     double loss;
     int correct, seen, steps;
-    double step_seconds;
+    double step_seconds, step_cpu;
 } EpochTally;
 
 /* One step on the crops order[0 .. batch-1]. */
@@ -170,7 +182,7 @@ static int train_step(S2Train *t, const int *order, int *labels, int frozen, flo
         s2_crop_to_tensor(t->train.rgb + (size_t)order[i] * px, size,
                           t->o->augment ? &aug : NULL, m->x + (size_t)i * px);
     }
-    double t0 = now();
+    double t0 = now(), c0 = cpu_now();
     g2c_params_zero_grad(&m->params);
     const float *logits = s2_model_forward(m, 1);
     if (!logits)
@@ -192,6 +204,7 @@ static int train_step(S2Train *t, const int *order, int *labels, int frozen, flo
         return -1;
     g2c_optim_step(&m->opt, lr);
     tally->step_seconds += now() - t0;
+    tally->step_cpu += cpu_now() - c0;
     tally->loss += loss;
     tally->seen += b;
     tally->steps++;
@@ -238,12 +251,14 @@ static json_t *run_epoch(S2Train *t)
     t->result->last_train_accuracy = (double)tally.correct / tally.seen;
     char lr_text[32];
     snprintf(lr_text, sizeof lr_text, "%.7g", (double)lr);
-    return json_pack("{s:i, s:f, s:f, s:f, s:s, s:f, s:i, s:f}", "epoch", t->epoch + 1, "loss",
+    return json_pack("{s:i, s:f, s:f, s:f, s:s, s:f, s:i, s:f, s:f}", "epoch", t->epoch + 1,
+                     "loss",
                      t->result->last_loss, "train_accuracy", t->result->last_train_accuracy,
                      "lr", strtod(lr_text, NULL), "generators",
                      m->spec.n_gen == 0 ? "none" : frozen ? "frozen" : "trained", "seconds",
                      now() - t0, "steps", tally.steps, "ms_per_step",
-                     1000.0 * tally.step_seconds / tally.steps);
+                     1000.0 * tally.step_seconds / tally.steps, "cpu_ms_per_step",
+                     1000.0 * tally.step_cpu / tally.steps);
 }
 
 int s2_train_epochs(S2Train *t)

@@ -342,8 +342,8 @@ static int explain_difference(const char *name, json_t *old, json_t *now)
                            "--name", name, key, a ? a : "none", b ? b : "?");
         else
             rc = g2c_error("model '%s' exists with another configuration (%s: %.200s then, "
-                           "%.200s now); run the same command to resume it, or choose "
-                           "another --name", name, key, a ? a : "none", b ? b : "?");
+                           "%.200s now); to resume an unfinished run repeat its settings, "
+                           "or choose another --name", name, key, a ? a : "none", b ? b : "?");
         free(a);
         free(b);
         return rc;

@@ -102,6 +102,13 @@ int fixture_catalog(const char *db, const char *dir, int patients, int per_slide
 int fixture_generator(const char *db, const char *dir, const char *name, const char *stain,
                       uint64_t seed, const char *kind)
 {
+    return fixture_generator_arch(db, dir, name, stain, seed, kind, 4, 1);
+}
+
+int fixture_generator_arch(const char *db, const char *dir, const char *name,
+                           const char *stain, uint64_t seed, const char *kind, int ngf,
+                           int n_blocks)
+{
     char folder[4096], path[4200];
     snprintf(folder, sizeof folder, "%s/%s", dir, name);
     snprintf(path, sizeof path, "%s/G.safetensors", folder);
@@ -109,7 +116,7 @@ int fixture_generator(const char *db, const char *dir, const char *name, const c
         return -1;
     G2cParams p;
     G2cConvNet net;
-    G2cResnetGenConfig cfg = {3, 3, 4, 1};
+    G2cResnetGenConfig cfg = {3, 3, ngf, n_blocks};
     g2c_params_init(&p);
     int rc = g2c_resnet_gen_build(&net, &cfg, &p, "");
     if (rc == 0)
@@ -131,7 +138,7 @@ int fixture_generator(const char *db, const char *dir, const char *name, const c
     char config[256];
     snprintf(config, sizeof config,
              "{\"kind\":\"cyclegan\",\"source_stain\":\"PAS\",\"target_stain\":\"%s\","
-             "\"ngf\":4,\"n_blocks\":1}", stain);
+             "\"ngf\":%d,\"n_blocks\":%d}", stain, ngf, n_blocks);
     sqlite3_stmt *st = g2c_catalog_prepare(
         cat, "INSERT INTO models (name, kind, config, checkpoint) VALUES (?1, ?2, ?3, ?4)");
     rc = st ? 0 : -1;

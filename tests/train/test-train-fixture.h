@@ -21,6 +21,10 @@ int fixture_catalog(const char *db, const char *dir, int patients, int per_slide
  * stain. */
 int fixture_generator(const char *db, const char *dir, const char *name, const char *stain,
                       uint64_t seed, const char *kind);
+/* The same with another architecture (ngf filters, n_blocks blocks). */
+int fixture_generator_arch(const char *db, const char *dir, const char *name,
+                           const char *stain, uint64_t seed, const char *kind, int ngf,
+                           int n_blocks);
 
 /* Rows of every table g2c train/eval/compare write, and slides without a
  * split, as one comparable string ("models 2 runs 3 ..."). */
