@@ -65,7 +65,7 @@ typedef struct {
     const char *generator_db; /* catalog holding those models (NULL: this one) */
     const char *preset;     /* tiny, cpu, paper */
     const char *checkpoint_dir; /* NULL: "models" beside the catalog */
-    /* Below: a negative value (or NaN for floats) takes the preset's. */
+    /* A negative value takes the preset's. */
     int epochs, freeze_epochs, lr_step, batch;
     double lr, lr_divisor, gamma, momentum, weight_decay;
     int freeze_generators; /* generators never trained (separate optimisation) */

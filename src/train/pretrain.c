@@ -25,7 +25,7 @@
 
 static const G2cPretrainPreset PRESETS[] = {
     {"tiny", 8, 2, 8, 32, 1, 1, 0, "tests: seconds per run"},
-    {"cpu", 32, 6, 32, 64, 4, 4, 400, "a 2-core CPU: about 30 minutes per pair"},
+    {"cpu", 32, 6, 32, 64, 4, 4, 400, "a 2-core CPU: about 20 CPU-minutes per pair"},
     {"paper", 64, 9, 64, 256, 100, 100, 0, "CycleGAN / G2C paper settings (GPU)"},
 };
 enum { N_PRESETS = sizeof PRESETS / sizeof PRESETS[0] };

@@ -178,6 +178,8 @@ void s2_model_row_free(S2ModelRow *row);
 /* Build the model of a row and load its checkpoint (no optimizer). */
 int s2_model_open(const S2ModelRow *row, S2Model *m);
 
+/* The stains table's name for a stain name or alias. */
+int s2_canonical_stain(G2cCatalog *cat, const char *name, char *out, size_t size);
 /* Folder of the catalog file (for default paths). */
 void s2_catalog_dir(G2cCatalog *cat, char *out, size_t size);
 /* Name of a label id / id of a label name (creating "s" when missing). */

@@ -35,16 +35,20 @@ static int open_model(const S2ModelRow *row, S2Model *m)
     return s2_model_open(row, m);
 }
 
-/* The task's glomeruli of `split`, through the model of row. */
-static int predict_split(G2cCatalog *cat, const S2ModelRow *row, const S2CropList *crops,
-                         const char *split, Predicted *out)
+/* A model row with its network loaded. */
+typedef struct {
+    const S2ModelRow *row;
+    S2Model model;
+} Loaded;
+
+/* The task's glomeruli of `split`, through the model. */
+static int predict_split(G2cCatalog *cat, Loaded *l, const S2CropList *crops, const char *split,
+                         Predicted *out)
 {
     memset(out, 0, sizeof *out);
-    S2Model m;
-    if (open_model(row, &m) != 0)
-        return -1;
-    int k = row->task->classes;
-    int rc = s2_cropset_load(cat, crops, row->task, split, m.spec.cls.input_size, &out->set);
+    const G2cTask *task = l->row->task;
+    int k = task->classes;
+    int rc = s2_cropset_load(cat, crops, task, split, l->model.spec.cls.input_size, &out->set);
     if (rc == 0) {
         int n = out->set.count ? out->set.count : 1;
         out->classes = malloc((size_t)n * sizeof *out->classes);
@@ -52,8 +56,8 @@ static int predict_split(G2cCatalog *cat, const S2ModelRow *row, const S2CropLis
         rc = out->classes && out->probs ? 0 : g2c_error("out of memory");
     }
     if (rc == 0 && out->set.count)
-        rc = s2_model_predict(&m, out->set.rgb, out->set.count, out->classes, out->probs, NULL);
-    s2_model_free(&m);
+        rc = s2_model_predict(&l->model, out->set.rgb, out->set.count, out->classes, out->probs,
+                              NULL);
     if (rc != 0)
         predicted_free(out);
     return rc;
@@ -62,7 +66,7 @@ static int predict_split(G2cCatalog *cat, const S2ModelRow *row, const S2CropLis
 /* Level 2 is judged on the glomeruli the level-1 model put in the class
  * level 2 refines (for ss-vs-gs: those correctly called s).  keep[i] for
  * each crop of `set`; returns how many were dropped. */
-static int64_t given_filter(G2cCatalog *cat, const S2ModelRow *given, const char *parent_class,
+static int64_t given_filter(G2cCatalog *cat, Loaded *given, const char *parent_class,
                             const S2CropList *crops, const char *split, const S2CropSet *set,
                             unsigned char *keep, int *rc)
 {
@@ -70,7 +74,7 @@ static int64_t given_filter(G2cCatalog *cat, const S2ModelRow *given, const char
     *rc = predict_split(cat, given, crops, split, &l1);
     if (*rc != 0)
         return 0;
-    int want = g2c_task_class_index(given->task, parent_class);
+    int want = g2c_task_class_index(given->row->task, parent_class);
     int64_t dropped = 0;
     for (int i = 0, j = 0; i < set->count; i++) {
         while (j < l1.set.count && l1.set.annotation_id[j] < set->annotation_id[i])
@@ -83,12 +87,13 @@ static int64_t given_filter(G2cCatalog *cat, const S2ModelRow *given, const char
     return dropped;
 }
 
-/* Predictions of row on split, restricted by the level-1 model when given. */
-static int evaluate_split(G2cCatalog *cat, const S2ModelRow *row, const S2ModelRow *given,
-                          const S2CropList *crops, const char *split, Predicted *p,
-                          G2cConfusion *conf, int64_t *dropped)
+/* Predictions of the model on split, restricted by the level-1 model when
+ * given. */
+static int evaluate_split(G2cCatalog *cat, Loaded *l, Loaded *given, const S2CropList *crops,
+                          const char *split, Predicted *p, G2cConfusion *conf, int64_t *dropped)
 {
-    if (predict_split(cat, row, crops, split, p) != 0)
+    const S2ModelRow *row = l->row;
+    if (predict_split(cat, l, crops, split, p) != 0)
         return -1;
     if (given && p->set.count) {
         unsigned char *keep = malloc((size_t)p->set.count);
@@ -299,18 +304,23 @@ int g2c_eval(G2cCatalog *cat, const G2cEvalOptions *opt, G2cEvalResult *r)
     }
     S2CropList crops = {0};
     Predicted test = {0}, train = {0};
+    Loaded model = {&row}, l1 = {&given};
+    Loaded *g = o.given ? &l1 : NULL;
+    if (rc == 0)
+        rc = open_model(&row, &model.model);
+    if (rc == 0 && g && open_model(&given, &l1.model) != 0)
+        rc = -1;
     if (rc == 0)
         rc = s2_crops_list(cat, "PAS", &crops);
-    const S2ModelRow *g = o.given ? &given : NULL;
     if (rc == 0)
-        rc = evaluate_split(cat, &row, g, &crops, o.split, &test, &r->confusion,
+        rc = evaluate_split(cat, &model, g, &crops, o.split, &test, &r->confusion,
                             &r->given_excluded);
     if (rc == 0 && test.set.count == 0)
         rc = g2c_error("model '%s': no glomeruli of task %s in the %s split%s", o.model,
                        row.task->name, o.split, g ? " that the --given model classified as "
                                                     "the refined class" : "");
     if (rc == 0 && strcmp(o.split, "train") != 0)
-        rc = evaluate_split(cat, &row, g, &crops, "train", &train, &r->train_confusion, NULL);
+        rc = evaluate_split(cat, &model, g, &crops, "train", &train, &r->train_confusion, NULL);
     if (rc == 0) {
         g2c_metrics_compute(&r->confusion, &r->metrics);
         g2c_metrics_compute(strcmp(o.split, "train") ? &r->train_confusion : &r->confusion,
@@ -319,6 +329,8 @@ int g2c_eval(G2cCatalog *cat, const G2cEvalOptions *opt, G2cEvalResult *r)
     }
     predicted_free(&test);
     predicted_free(&train);
+    s2_model_free(&model.model);
+    s2_model_free(&l1.model);
     s2_crop_list_free(&crops);
     s2_model_row_free(&row);
     s2_model_row_free(&given);

@@ -92,7 +92,7 @@ static int inspect_checkpoint(const char *path, S2GenSpec *g)
     return rc;
 }
 
-static int canonical_stain(G2cCatalog *cat, const char *name, char *out, size_t size)
+int s2_canonical_stain(G2cCatalog *cat, const char *name, char *out, size_t size)
 {
     int64_t id;
     if (g2c_catalog_stain_id(cat, name, &id) != 0)
@@ -124,12 +124,12 @@ static int stains_of(G2cCatalog *cat, const char *model, const char *config, S2G
     char src[64] = "PAS";
     if (!target)
         rc = g2c_error("model '%s': its configuration names no target_stain", model);
-    else if (source && canonical_stain(cat, source, src, sizeof src) != 0)
+    else if (source && s2_canonical_stain(cat, source, src, sizeof src) != 0)
         rc = g2c_error_prefix("model '%s': ", model);
     else if (strcmp(src, "PAS") != 0)
         rc = g2c_error("model '%s' translates %s to %s; stage 2 needs generators from PAS "
                        "(branch 0 is the PAS crop)", model, src, target);
-    else if (canonical_stain(cat, target, g->stain, sizeof g->stain) != 0)
+    else if (s2_canonical_stain(cat, target, g->stain, sizeof g->stain) != 0)
         rc = g2c_error_prefix("model '%s': ", model);
     json_decref(j);
     return rc;

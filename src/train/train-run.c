@@ -70,22 +70,6 @@ static int resolve_settings(S2Train *t)
 
 /* ---- generators and variant -------------------------------------------------------- */
 
-static int canonical_stain(G2cCatalog *cat, const char *name, char *out, size_t size)
-{
-    int64_t id;
-    if (g2c_catalog_stain_id(cat, name, &id) != 0)
-        return -1;
-    sqlite3_stmt *st = g2c_catalog_prepare(cat, "SELECT name FROM stains WHERE id = ?1");
-    if (!st)
-        return -1;
-    sqlite3_bind_int64(st, 1, id);
-    int rc = sqlite3_step(st) == SQLITE_ROW ? 0 : g2c_catalog_error(cat, "stain");
-    if (rc == 0)
-        snprintf(out, size, "%s", sqlite3_column_text(st, 0));
-    sqlite3_finalize(st);
-    return rc;
-}
-
 static int lookup_generators(S2Train *t, S2GenSpec *gens, int *n)
 {
     *n = 0;
@@ -114,7 +98,7 @@ static int choose_generators(S2Train *t)
         rc = g2c_error("variant %s needs --generators (stage-1 models from g2c pretrain)", v);
     if (rc == 0 && t->variant.kind == S2_PAS_STAIN) {
         char stain[64], have[512] = "";
-        rc = canonical_stain(t->cat, t->variant.stain, stain, sizeof stain);
+        rc = s2_canonical_stain(t->cat, t->variant.stain, stain, sizeof stain);
         if (rc != 0)
             g2c_error_prefix("variant %s: ", v);
         int found = -1;
@@ -130,6 +114,7 @@ static int choose_generators(S2Train *t)
         if (rc == 0) {
             s->gen[0] = gens[found];
             s->n_gen = 1;
+            snprintf(t->variant.text, sizeof t->variant.text, "PAS_%s", stain);
         }
     } else if (rc == 0) {
         memcpy(s->gen, gens, (size_t)n * sizeof *gens);
@@ -238,6 +223,22 @@ static int load_data(S2Train *t)
     return 0;
 }
 
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Distinct values of n ids (sorted in place). */
+static int distinct(int64_t *ids, int n)
+{
+    qsort(ids, (size_t)n, sizeof *ids, cmp_i64);
+    int d = 0;
+    for (int i = 0; i < n; i++)
+        d += i == 0 || ids[i] != ids[i - 1];
+    return d;
+}
+
 static void report_split(S2Train *t)
 {
     int fresh = 0;
@@ -246,41 +247,28 @@ static void report_split(S2Train *t)
     const char *unit = t->plan.by == G2C_SPLIT_BY_PATIENT ? "patient" : "slide";
     if (fresh)
         s2_say(t, 1, "split: %d %s%s had no split; assigned by %s (seed %llu, test fraction "
-                  "%.2f) and stored in slides.split", fresh, unit, fresh == 1 ? "" : "s", unit,
-               (unsigned long long)t->o->seed, t->o->test_fraction);
+                     "%.2f) and stored in slides.split", fresh, unit, fresh == 1 ? "" : "s",
+               unit, (unsigned long long)t->o->seed, t->o->test_fraction);
+    int64_t *patients = malloc((size_t)(t->crops.count ? t->crops.count : 1) * sizeof *patients);
+    int64_t *slides = malloc((size_t)(t->crops.count ? t->crops.count : 1) * sizeof *slides);
     static const char *const splits[] = {"train", "val", "test"};
-    for (int s = 0; s < 3; s++) {
-        int per_class[G2C_TASK_MAX_CLASSES], n = 0, slides = 0, patients = 0;
+    for (int s = 0; s < 3 && patients && slides; s++) {
+        int per_class[G2C_TASK_MAX_CLASSES], n = 0;
         char text[512];
         label_counts(t, splits[s], per_class, text, sizeof text);
-        int64_t last_slide = -1;
-        for (int i = 0; i < t->crops.count; i++) {
-            const S2CropInfo *c = &t->crops.items[i];
-            if (strcmp(c->split, splits[s]) != 0)
-                continue;
-            n++;
-            int seen_p = 0;
-            for (int j = 0; j < i && !seen_p; j++)
-                seen_p = strcmp(t->crops.items[j].split, splits[s]) == 0 &&
-                         t->crops.items[j].patient_id == c->patient_id;
-            patients += !seen_p;
-            if (c->slide_id != last_slide) {
-                int seen_s = 0;
-                for (int j = 0; j < i && !seen_s; j++)
-                    seen_s = t->crops.items[j].slide_id == c->slide_id;
-                slides += !seen_s;
-                last_slide = c->slide_id;
+        for (int i = 0; i < t->crops.count; i++)
+            if (strcmp(t->crops.items[i].split, splits[s]) == 0) {
+                patients[n] = t->crops.items[i].patient_id;
+                slides[n++] = t->crops.items[i].slide_id;
             }
-        }
         if (n || s != 1)
             s2_say(t, 1, "  %-5s %3d patients %3d slides %5d glomeruli (%s)", splits[s],
-                   patients, slides, n, text[0] ? text : "none");
+                   distinct(patients, n), distinct(slides, n), n, text[0] ? text : "none");
+        if (s == 2 && n == 0)
+            s2_say(t, 1, "warning: the test split is empty; g2c eval will have nothing to test");
     }
-    int per_class[G2C_TASK_MAX_CLASSES];
-    char text[16];
-    label_counts(t, "test", per_class, text, sizeof text);
-    if (!text[0])
-        s2_say(t, 1, "warning: the test split is empty; g2c eval will have nothing to test");
+    free(patients);
+    free(slides);
 }
 
 /* ---- configuration and resuming -------------------------------------------------------- */
@@ -578,6 +566,8 @@ int g2c_train(G2cCatalog *cat, const G2cTrainOptions *opt, G2cTrainResult *resul
     t->o = opt;
     t->cat = cat;
     t->result = result;
+    if (opt->threads > 0)
+        g2c_nn_set_threads(opt->threads);
     int rc = prepare(t);
     if (rc == 0 && (rc = create_rows(t)) == 0) {
         result->model_id = t->model_id;

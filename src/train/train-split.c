@@ -24,6 +24,7 @@ typedef struct {
     int crops;
     int per_label[MAX_LABELS];
     char fixed[8]; /* a split some of its slides already have, or "" */
+    int unsplit;   /* some of its crops have no split */
 } Unit;
 
 static int64_t unit_key(const S2CropInfo *c, G2cSplitBy by)
@@ -42,7 +43,8 @@ static int label_index(char names[MAX_LABELS][32], int *n, const char *label)
     return (*n)++;
 }
 
-/* Units in order of first appearance (crops are ordered by annotation). */
+/* Units in order of first appearance.  Crops come by annotation, so a
+ * slide's crops are together: the last unit is checked first. */
 static Unit *collect_units(const S2CropList *crops, G2cSplitBy by, int *n_units, int *n_labels)
 {
     Unit *u = calloc((size_t)(crops->count ? crops->count : 1), sizeof *u);
@@ -50,14 +52,18 @@ static Unit *collect_units(const S2CropList *crops, G2cSplitBy by, int *n_units,
     *n_units = *n_labels = 0;
     if (!u)
         return NULL;
+    int j = 0;
     for (int i = 0; i < crops->count; i++) {
         const S2CropInfo *c = &crops->items[i];
         int64_t key = unit_key(c, by);
-        int j = 0;
-        while (j < *n_units && u[j].key != key)
-            j++;
+        if (j >= *n_units || u[j].key != key) {
+            j = 0;
+            while (j < *n_units && u[j].key != key)
+                j++;
+        }
         if (j == *n_units)
             u[(*n_units)++].key = key;
+        u[j].unsplit |= !c->split[0];
         u[j].crops++;
         u[j].per_label[label_index(names, n_labels, c->label)]++;
         if (c->split[0] && !u[j].fixed[0])
@@ -157,10 +163,7 @@ int s2_split_plan(const S2CropList *crops, G2cSplitBy by, double test_fraction, 
     for (int i = 0; i < n_units; i++) {
         if (!u[i].fixed[0])
             continue;
-        int missing = 0;
-        for (int c = 0; c < crops->count && !missing; c++)
-            missing = unit_key(&crops->items[c], by) == u[i].key && !crops->items[c].split[0];
-        if (!missing)
+        if (!u[i].unsplit)
             continue;
         S2SplitItem *it = &plan->items[plan->count++];
         it->key = u[i].key;
@@ -178,14 +181,22 @@ void s2_split_plan_free(S2SplitPlan *plan)
 
 void s2_split_plan_apply(const S2SplitPlan *plan, S2CropList *crops)
 {
+    int j = 0;
     for (int i = 0; i < crops->count; i++) {
         S2CropInfo *c = &crops->items[i];
-        if (c->split[0])
+        if (c->split[0] || plan->count == 0)
             continue;
         int64_t key = unit_key(c, plan->by);
-        for (int j = 0; j < plan->count; j++)
-            if (plan->items[j].key == key)
-                snprintf(c->split, sizeof c->split, "%s", plan->items[j].split);
+        if (plan->items[j].key != key) {
+            j = 0;
+            while (j < plan->count && plan->items[j].key != key)
+                j++;
+            if (j == plan->count) {
+                j = 0;
+                continue;
+            }
+        }
+        snprintf(c->split, sizeof c->split, "%s", plan->items[j].split);
     }
 }
 

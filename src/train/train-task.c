@@ -81,22 +81,26 @@ int g2c_task_class_index(const G2cTask *task, const char *class_name)
 int s2_variant_parse(const char *text, S2Variant *v)
 {
     memset(v, 0, sizeof *v);
-    snprintf(v->text, sizeof v->text, "%s", text ? text : "");
     if (!text || strncasecmp(text, "PAS_", 4) != 0 || !text[4])
         return g2c_error("unknown variant '%s' (PAS_ONLY, PAS_<STAIN> such as PAS_HE, "
                          "PAS_ALL, PAS_ALL+)", text ? text : "");
     const char *rest = text + 4;
-    if (strcasecmp(rest, "ONLY") == 0)
-        v->kind = S2_PAS_ONLY;
-    else if (strcasecmp(rest, "ALL") == 0)
-        v->kind = S2_PAS_ALL;
-    else if (strcasecmp(rest, "ALL+") == 0)
-        v->kind = S2_PAS_ALL_PLUS;
-    else {
-        v->kind = S2_PAS_STAIN;
-        if (snprintf(v->stain, sizeof v->stain, "%s", rest) >= (int)sizeof v->stain)
-            return g2c_error("variant '%s': stain name too long", text);
-    }
+    static const struct {
+        const char *name;
+        S2VariantKind kind;
+    } fixed[] = {{"ONLY", S2_PAS_ONLY}, {"ALL", S2_PAS_ALL}, {"ALL+", S2_PAS_ALL_PLUS}};
+    /* The canonical spelling is kept (PAS_<STAIN>'s once the stain is
+     * resolved through the catalog). */
+    for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++)
+        if (strcasecmp(rest, fixed[i].name) == 0) {
+            v->kind = fixed[i].kind;
+            snprintf(v->text, sizeof v->text, "PAS_%s", fixed[i].name);
+            return 0;
+        }
+    v->kind = S2_PAS_STAIN;
+    snprintf(v->text, sizeof v->text, "%s", text);
+    if (snprintf(v->stain, sizeof v->stain, "%s", rest) >= (int)sizeof v->stain)
+        return g2c_error("variant '%s': stain name too long", text);
     return 0;
 }
 

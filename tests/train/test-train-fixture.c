@@ -154,6 +154,18 @@ int fixture_generator_arch(const char *db, const char *dir, const char *name,
     return rc;
 }
 
+int fixture_exec(const char *db, const char *sql)
+{
+    G2cCatalog *cat = g2c_catalog_open(db, G2C_CATALOG_READWRITE);
+    if (!cat)
+        return -1;
+    int rc = sqlite3_exec(g2c_catalog_db(cat), sql, NULL, NULL, NULL) == SQLITE_OK
+                 ? 0
+                 : g2c_catalog_error(cat, sql);
+    g2c_catalog_close(cat);
+    return rc;
+}
+
 void fixture_snapshot(const char *db, char *out, int size)
 {
     snprintf(out, (size_t)size,

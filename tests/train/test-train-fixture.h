@@ -26,6 +26,9 @@ int fixture_generator_arch(const char *db, const char *dir, const char *name,
                            const char *stain, uint64_t seed, const char *kind, int ngf,
                            int n_blocks);
 
+/* Run one SQL statement on the catalog; 0 or -1. */
+int fixture_exec(const char *db, const char *sql);
+
 /* Rows of every table g2c train/eval/compare write, and slides without a
  * split, as one comparable string ("models 2 runs 3 ..."). */
 void fixture_snapshot(const char *db, char *out, int size);

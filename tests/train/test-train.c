@@ -35,6 +35,9 @@ static void ckpt(const char *model, char *out, size_t size)
 
 static void check_split(void)
 {
+    /* The split set beforehand stays; the rest was assigned. */
+    CHECK(q("SELECT count(*) FROM slides s JOIN patients p ON p.id = s.patient_id WHERE "
+            "p.external_id = 'P2' AND s.split = 'test'") == 1);
     CHECK(q("SELECT count(*) FROM slides WHERE split IS NULL") == 0);
     CHECK(q("SELECT count(*) FROM slides WHERE split = 'test'") >= 1);
     CHECK(q("SELECT count(*) FROM slides WHERE split = 'train'") >= 3);
@@ -97,7 +100,7 @@ static void frozen_generators(void)
                                            "--preset tiny --epochs 1 --freeze-epochs 1"));
     expect_ok("train-sep", g2c_test_cli(db, "train-sep",
                                         "train --name separate --task s-vs-noa "
-                                        "--variant PAS_MASSON --generators gen_he,gen_masson "
+                                        "--variant pas_Masson --generators gen_he,gen_masson "
                                         "--preset tiny --freeze-generators"));
     char f1[4200], sep[4200], he[4200], masson[4200];
     ckpt("frozen1", f1, sizeof f1);
@@ -120,7 +123,7 @@ static void frozen_generators(void)
     }
     /* PAS_MASSON kept only the MASSON generator. */
     CHECK(q("SELECT json_array_length(config, '$.generators') FROM models WHERE "
-            "name = 'separate'") == 1);
+            "name = 'separate' AND json_extract(config, '$.variant') = 'PAS_MASSON'") == 1);
     char only[4200];
     ckpt("only", only, sizeof only);
     CHECK(!fixture_same_tensor(only, "classifier.head.weight", f1, "classifier.head.weight"));
@@ -220,6 +223,9 @@ int main(void)
     CHECK_OK(fixture_catalog(db, dir, 6, 12, "noa,ss,gs"));
     CHECK_OK(fixture_generator(db, dir, "gen_he", "HE", 11, "cyclegan"));
     CHECK_OK(fixture_generator(db, dir, "gen_masson", "MASSON", 12, "cyclegan"));
+    /* One patient is already in the test split. */
+    CHECK_OK(fixture_exec(db, "UPDATE slides SET split = 'test' WHERE patient_id = "
+                              "(SELECT id FROM patients WHERE external_id = 'P2')"));
     if (g2c_test_failures)
         return g2c_test_finish("train");
     train_pas_only();
