@@ -72,5 +72,9 @@ int g2c_cmd_eval(G2cCli *cli, int argc, char **argv);
 void g2c_cmd_eval_usage(FILE *out);
 int g2c_cmd_compare(G2cCli *cli, int argc, char **argv);
 void g2c_cmd_compare_usage(FILE *out);
+int g2c_cmd_infer(G2cCli *cli, int argc, char **argv);
+void g2c_cmd_infer_usage(FILE *out);
+int g2c_cmd_run(G2cCli *cli, int argc, char **argv);
+void g2c_cmd_run_usage(FILE *out);
 
 #endif

@@ -31,6 +31,10 @@ static const G2cCommand commands[] = {
      g2c_cmd_eval_usage},
     {"compare", "McNemar's exact test between two models' predictions", g2c_cmd_compare,
      g2c_cmd_compare_usage},
+    {"infer", "run a trained G2C model on ingested slides; store per-glomerulus results",
+     g2c_cmd_infer, g2c_cmd_infer_usage},
+    {"run", "run a pipeline file: ingest, refset, pretrain, train, eval, infer, report",
+     g2c_cmd_run, g2c_cmd_run_usage},
 };
 enum { N_COMMANDS = sizeof commands / sizeof commands[0] };
 
