@@ -87,3 +87,26 @@ SELECT r.id, r.kind, m.name AS model, r.status, r.started_at, r.finished_at, r.m
 FROM runs r LEFT JOIN models m ON m.id = r.model_id
 WHERE :model IS NULL OR m.name = :model
 ORDER BY r.id DESC;
+
+-- name: percent-gs
+-- Per patient and model: glomeruli scored and the percentage globally sclerosed.
+SELECT patient, model, glomeruli, gs, percent_gs
+FROM patient_summary
+WHERE (:patient IS NULL OR patient = :patient) AND (:model IS NULL OR model = :model)
+ORDER BY percent_gs DESC, patient;
+
+-- name: gs-20-percent
+-- Patients with at least 10 glomeruli scored, 20 % or more of them globally sclerosed.
+SELECT patient, model, glomeruli, gs, percent_gs
+FROM patient_summary
+WHERE glomeruli >= 10 AND percent_gs >= 20
+  AND (:model IS NULL OR model = :model)
+ORDER BY percent_gs DESC, patient;
+
+-- name: review-queue
+-- Disagreements with the annotator, least confident first, with where to look.
+SELECT patient, slide, annotation_id, round(x) AS x, round(y) AS y,
+       annotated_label, predicted_label, round(confidence, 3) AS confidence, model
+FROM disagreements
+WHERE (:patient IS NULL OR patient = :patient) AND (:model IS NULL OR model = :model)
+ORDER BY confidence, annotation_id;

@@ -9,7 +9,7 @@
 
 /* Schema version this build writes; older catalogs are migrated forward on
  * open, newer ones are refused. */
-#define G2C_CATALOG_VERSION 3
+#define G2C_CATALOG_VERSION 4
 
 typedef enum {
     G2C_CATALOG_READWRITE = 0, /* create if missing, migrate forward */

@@ -2,6 +2,7 @@
 #ifndef G2C_SLIDE_H
 #define G2C_SLIDE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "g2c/image.h"
@@ -32,6 +33,31 @@ const G2cSlideInfo *g2c_slide_info(const G2cSlide *slide);
  * come back white.  Thread-safe (OpenSlide handles are). */
 int g2c_slide_read_region(G2cSlide *slide, int64_t x0, int64_t y0, int level,
                           int w, int h, G2cImage *out);
+
+/* Serve level-0 reads of g2c_slide_read_region from a cache of level-0
+ * blocks (`block` x `block` px, 0 = G2C_SLIDE_BLOCK), each read from
+ * OpenSlide once and converted over white once, holding at most
+ * `budget_bytes` of pixels (least recently used blocks go first; blocks
+ * being copied are kept, so the budget can be passed by one block per
+ * reading thread).  Worth it when many regions overlap or share blocks,
+ * as the crops of one slide do.  Pixels are the very same as uncached
+ * reads.  Reads at other levels go to OpenSlide as before: there a region
+ * at a level-0 position that is not a whole number of that level's pixels
+ * is interpolated by OpenSlide, which blocks could not reproduce.
+ * budget_bytes 0 turns the cache off.  Not to be called while other
+ * threads read from the slide. */
+enum { G2C_SLIDE_BLOCK = 1024 };
+int g2c_slide_set_cache(G2cSlide *slide, int block, size_t budget_bytes);
+
+typedef struct {
+    int64_t block_reads; /* blocks read from OpenSlide (again after eviction) */
+    int64_t hits;        /* block uses served from memory */
+    int64_t evictions;
+    size_t bytes, peak_bytes; /* pixels held now, and at most */
+} G2cSlideCacheStats;
+
+/* Counters of the cache since g2c_slide_set_cache (zeros when off). */
+void g2c_slide_cache_stats(G2cSlide *slide, G2cSlideCacheStats *stats);
 
 /* The finest level that is no finer than needed for `downsample` (level-0
  * pixels per output pixel): reading it and shrinking never upsamples. */

@@ -141,6 +141,23 @@ typedef struct {
 int g2c_compare(G2cCatalog *cat, const char *model_a, const char *model_b, const char *split,
                 G2cCompareResult *result);
 
+/* ---- runs and predictions in the catalog (g2c eval, compare, infer) ------- */
+
+/* A runs row of `kind` for model_id with status ('running', 'done',
+ * 'failed', 'partial'; finished_at is set unless 'running') and JSON text
+ * params and metrics.  Inside the caller's transaction. */
+int g2c_run_insert(G2cCatalog *cat, const char *kind, int64_t model_id, const char *status,
+                   const char *params, const char *metrics, int64_t *run_id);
+
+/* One predictions row per glomerulus (annotation_ids[i], classes[i],
+ * probabilities[i * task->classes ...]) of a model of `task`, each under
+ * the task's predicted_label, probabilities as a JSON object by class name,
+ * confidence the predicted class's probability.  A row the model already
+ * had for the glomerulus is replaced.  Inside the caller's transaction. */
+int g2c_predictions_store(G2cCatalog *cat, const G2cTask *task, int64_t model_id,
+                          int64_t run_id, int n, const int64_t *annotation_ids,
+                          const int *classes, const float *probabilities);
+
 /* ---- trained models, for inference --------------------------------------- */
 
 typedef struct G2cTrainedModel G2cTrainedModel;
@@ -160,5 +177,72 @@ const char *g2c_trained_model_stain(const G2cTrainedModel *m, int generator);
  * generated stains at the model's input size, for reports. */
 int g2c_trained_model_predict(G2cTrainedModel *m, const G2cImage *crops, int n, int *classes,
                               float *probabilities, G2cImage *views);
+
+/* ---- the ablation's tables and the rescued cases (g2c compare --table,
+ * --rescued; src/train/ablation-table.c, src/train/rescued*.c) ------------ */
+
+#include <stdio.h>
+
+typedef struct {
+    const char *const *models; /* names; n_models 0: every g2c model with an
+                                * eval run on the split, in creation order */
+    int n_models;
+    /* The model the McNemar p-values are against, for its task; NULL (or a
+     * model of another task): per task, the first PAS_ONLY model with
+     * augmentation among the models. */
+    const char *baseline;
+    const char *split; /* NULL: "test" */
+    const char *title; /* first heading; NULL: "G2C ablation" */
+} G2cAblationOptions;
+
+/* The paper's tables as Markdown, from the catalog only: per task, per-class
+ * accuracy, balanced accuracy and F1 (Tables 2 and 3), train/test accuracy
+ * and gap (Table 4), joint vs frozen generators, G2C vs conventional
+ * augmentation, and per model the McNemar p-value against the baseline
+ * and the training time.  Metrics come from each model's latest eval run
+ * on the split, p-values from the latest compare run of the two models
+ * (either order), times from the train run.  A model without an eval run
+ * on the split is refused, naming it. */
+int g2c_ablation_markdown(G2cCatalog *cat, const G2cAblationOptions *opt, FILE *out);
+
+/* A glomerulus model A got wrong and model B right. */
+typedef struct {
+    int64_t annotation_id;
+    char patient[64], slide[128];
+    char truth[32];                    /* catalog label */
+    char truth_class[32];              /* its class in the task */
+    char predicted_a[32], predicted_b[32]; /* task classes */
+    double confidence_a, confidence_b; /* probability of the predicted class */
+} G2cRescuedCase;
+
+typedef struct {
+    char model_a[128], model_b[128], split[8], task[32];
+    int64_t paired;   /* glomeruli of the split both models predicted */
+    int count;        /* rescued */
+    G2cRescuedCase *cases; /* B's confidence first, then annotation id */
+} G2cRescued;
+
+/* From the predictions g2c eval stored for A and B on `split`. */
+int g2c_rescued_find(G2cCatalog *cat, const char *model_a, const char *model_b,
+                     const char *split, G2cRescued *out);
+void g2c_rescued_free(G2cRescued *r);
+
+enum {
+    G2C_RESCUED_TILE = 96,     /* px per crop on the sheet */
+    G2C_RESCUED_MAX_WIDTH = 1200
+};
+
+/* The first n cases of r as a PNG sheet (the paper's Figure 3): per case
+ * the PAS crop and the stains model B's generators make of it (B run
+ * again on the crop), the stain names above, and below the glomerulus,
+ * its true label and both models' predictions with their probability.
+ * Geometry (LINE 12, MARGIN 8, SPACE 16, T = G2C_RESCUED_TILE, k tiles per
+ * case = 1 + B's generators): strip = k T + 2 (k + 1) wide, T + 4 high
+ * (g2c_contact_sheet); case = max(strip, 160) x (LINE + T + 4 + 4 LINE);
+ * columns = clamp((G2C_RESCUED_MAX_WIDTH - 2 MARGIN + SPACE) / (case +
+ * SPACE), 1, n); width = 2 MARGIN + columns case + (columns - 1) SPACE;
+ * height = 2 MARGIN + 3 LINE + 8 + rows case + (rows - 1) SPACE. */
+int g2c_rescued_sheet(G2cCatalog *cat, const G2cRescued *r, int n, int threads,
+                      const char *png_path, int *width, int *height);
 
 #endif

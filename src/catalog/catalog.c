@@ -10,12 +10,14 @@
 extern const char g2c_catalog_sql[];
 extern const char g2c_migration_0002[];
 extern const char g2c_migration_0003[];
+extern const char g2c_migration_0004[];
 
 /* Forward migrations: migrations[i] takes a catalog from version i+1 to
  * i+2.  Version 1 is schemas/catalog.sql itself. */
 static const char *const migrations[] = {
     g2c_migration_0002,
     g2c_migration_0003,
+    g2c_migration_0004,
 };
 
 struct G2cCatalog {

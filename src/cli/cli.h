@@ -27,6 +27,9 @@ typedef struct {
     void (*usage)(FILE *out);
 } G2cCommand;
 
+/* The command of that name (g2c run calls commands in-process), or NULL. */
+const G2cCommand *g2c_cli_find(const char *name);
+
 /* Options every command accepts after its name too: --db, --quiet,
  * --threads, --help.  Returns 1 if it handled `opt`, 0 if not, and sets
  * *help on --help. */

@@ -64,7 +64,7 @@ static void usage(FILE *out)
             "help", "describe g2c or a command");
 }
 
-static const G2cCommand *find_command(const char *name)
+const G2cCommand *g2c_cli_find(const char *name)
 {
     for (int i = 0; i < N_COMMANDS; i++)
         if (strcmp(commands[i].name, name) == 0)
@@ -171,7 +171,7 @@ int main(int argc, char **argv)
     }
     const char *name = argv[optind];
     if (strcmp(name, "help") == 0) {
-        const G2cCommand *c = optind + 1 < argc ? find_command(argv[optind + 1]) : NULL;
+        const G2cCommand *c = optind + 1 < argc ? g2c_cli_find(argv[optind + 1]) : NULL;
         if (optind + 1 < argc && !c) {
             fprintf(stderr, "g2c: no command '%s'\n", argv[optind + 1]);
             return G2C_EXIT_USAGE;
@@ -186,7 +186,7 @@ int main(int argc, char **argv)
         printf("g2c %s\n", G2C_VERSION);
         return G2C_EXIT_OK;
     }
-    const G2cCommand *c = find_command(name);
+    const G2cCommand *c = g2c_cli_find(name);
     if (!c) {
         fprintf(stderr, "g2c: no command '%s' (see 'g2c help')\n", name);
         return G2C_EXIT_USAGE;

@@ -7,6 +7,7 @@
 #include "g2c/slide.h"
 
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,7 @@ typedef struct {
     int level;
     uint8_t *png;
     size_t png_size;
+    char *error; /* why its crop failed, NULL if it did not */
 } Item;
 
 static void warn(const G2cIngestOptions *opt, const char *fmt, ...) G2C_PRINTF(2, 3);
@@ -109,9 +111,15 @@ static int prepare_items(G2cCatalog *cat, const G2cManifestRow *row,
 
 /* ---- crops ------------------------------------------------------------- */
 
-static int cut_one(G2cSlide *slide, const G2cIngestOptions *opt, Item *it)
+/* Pixels of slide blocks kept while one slide's crops are cut: with the
+ * items in block order, the blocks in use at any time are a few around the
+ * current position, and 256 MiB (85 blocks of 1024 x 1024) holds a slide
+ * of 9000 x 9000 px whole. */
+enum { CROP_CACHE_BYTES = 256 << 20 };
+
+/* The level-0 square read for an item. */
+static void place_item(const G2cSlideInfo *info, const G2cIngestOptions *opt, Item *it)
 {
-    const G2cSlideInfo *info = g2c_slide_info(slide);
     const G2cAnnotation *b = &it->box;
     if (opt->fit == G2C_FIT_FIXED) {
         /* A square of exactly patch_size pixels at opt->mpp around the centre. */
@@ -122,6 +130,10 @@ static int cut_one(G2cSlide *slide, const G2cIngestOptions *opt, Item *it)
     } else {
         g2c_crop_square(b->x, b->y, b->w, b->h, opt->margin, &it->sx, &it->sy, &it->side);
     }
+}
+
+static int cut_one(G2cSlide *slide, const G2cIngestOptions *opt, Item *it)
+{
     G2cImage img;
     if (g2c_slide_read_box(slide, it->sx, it->sy, it->side, it->side, opt->patch_size,
                            opt->patch_size, &img, &it->level) != 0)
@@ -131,32 +143,128 @@ static int cut_one(G2cSlide *slide, const G2cIngestOptions *opt, Item *it)
     return rc;
 }
 
+/* Position of (x, y) along a Hilbert curve over a 2^16 x 2^16 grid: cells
+ * close on the curve are close on the slide, in both directions. */
+static uint64_t hilbert_index(uint32_t x, uint32_t y)
+{
+    uint64_t d = 0;
+    for (uint32_t s = 1u << 15; s > 0; s >>= 1) {
+        uint32_t rx = (x & s) > 0, ry = (y & s) > 0;
+        d += (uint64_t)s * s * ((3 * rx) ^ ry);
+        if (ry == 0) { /* rotate the quadrant */
+            if (rx == 1) {
+                x = s - 1 - (x & (s - 1));
+                y = s - 1 - (y & (s - 1));
+            }
+            uint32_t t = x;
+            x = y;
+            y = t;
+        }
+        x &= s - 1;
+        y &= s - 1;
+    }
+    return d;
+}
+
+typedef struct {
+    uint64_t key;
+    int index;
+} Order;
+
+static int order_cmp(const void *pa, const void *pb)
+{
+    const Order *a = pa, *b = pb;
+    if (a->key != b->key)
+        return a->key < b->key ? -1 : 1;
+    return (a->index > b->index) - (a->index < b->index);
+}
+
+static uint32_t block_of(double v)
+{
+    double b = floor(v / G2C_SLIDE_BLOCK);
+    return b <= 0 ? 0 : b >= 65535 ? 65535 : (uint32_t)b;
+}
+
+/* Items in the order the crops are cut: along the slide's blocks, so that
+ * the block cache (and OpenSlide's tile cache at other levels) hits.  The
+ * catalog keeps the annotation order. */
+static int *cut_order(const Item *items, int count)
+{
+    Order *o = malloc((size_t)count * sizeof *o);
+    int *order = malloc((size_t)count * sizeof *order);
+    if (!o || !order) {
+        free(o);
+        free(order);
+        g2c_error("out of memory");
+        return NULL;
+    }
+    for (int i = 0; i < count; i++) {
+        const Item *it = &items[i];
+        o[i].key = hilbert_index(block_of(it->sx + it->side / 2),
+                                 block_of(it->sy + it->side / 2));
+        o[i].index = i;
+    }
+    qsort(o, (size_t)count, sizeof *o, order_cmp);
+    for (int i = 0; i < count; i++)
+        order[i] = o[i].index;
+    free(o);
+    return order;
+}
+
 typedef struct {
     G2cSlide *slide;
     const G2cIngestOptions *opt;
     Item *items;
+    const int *order;
 } CropJob;
 
-static int crop_item(void *ctx, int i)
+static int crop_item(void *ctx, int k)
 {
     CropJob *job = ctx;
-    return cut_one(job->slide, job->opt, &job->items[i]);
+    Item *it = &job->items[job->order[k]];
+    if (cut_one(job->slide, job->opt, it) == 0)
+        return 0;
+    /* Kept so that the first failing annotation in file order is reported,
+     * whatever order the crops were cut in. */
+    it->error = strdup(g2c_error_message());
+    return -1;
+}
+
+static int report_first_failure(const Item *items, int count)
+{
+    for (int i = 0; i < count; i++)
+        if (items[i].error || !items[i].png) {
+            g2c_error("item %d: %s", i + 1, items[i].error ? items[i].error : "out of memory");
+            /* The message reads "item N: why"; N is the annotation. */
+            return g2c_error_prefix("crop failed (annotation %s): ", items[i].box.source_id);
+        }
+    return g2c_error("crop failed");
 }
 
 static int cut_crops(G2cSlide *slide, const G2cIngestOptions *opt, Item *items, int count)
 {
-    CropJob job = {.slide = slide, .opt = opt, .items = items};
-    int failed;
-    if (g2c_parallel_for(count, opt->threads, crop_item, &job, &failed) == 0)
-        return 0;
-    /* The pending message reads "item N: why"; N is the annotation. */
-    return g2c_error_prefix("crop failed (annotation %s): ", items[failed].box.source_id);
+    for (int i = 0; i < count; i++)
+        place_item(g2c_slide_info(slide), opt, &items[i]);
+    int *order = cut_order(items, count);
+    if (!order)
+        return -1;
+    if (g2c_slide_set_cache(slide, 0, CROP_CACHE_BYTES) != 0) {
+        free(order);
+        return -1;
+    }
+    CropJob job = {.slide = slide, .opt = opt, .items = items, .order = order};
+    int rc = g2c_parallel_for(count, opt->threads, crop_item, &job, NULL);
+    g2c_slide_set_cache(slide, 0, 0); /* frees the blocks before the catalog is written */
+    free(order);
+    return rc == 0 ? 0 : report_first_failure(items, count);
 }
 
 static void free_items(Item *items, int count)
 {
-    for (int i = 0; i < count; i++)
+    for (int i = 0; i < count; i++) {
         free(items[i].png);
+        free(items[i].error);
+    }
     free(items);
 }
 

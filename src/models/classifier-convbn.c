@@ -7,6 +7,7 @@
 #include "g2c/error.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -137,17 +138,26 @@ void convbn_backward(const ConvBn *op, G2cParams *p, int n, int training,
 
 /* Blocks of a fixed count, as in src/nn/activation.c: the form GCC's -O2
  * vectorizer takes. */
+/* The select is an AND with the compare's mask: a float `?:` compiles to
+ * a branch per element.  Same bits as d = y > 0 ? d : 0. */
+static inline float keep_if(float v, int keep)
+{
+    uint32_t b;
+    memcpy(&b, &v, sizeof b);
+    b &= 0u - (uint32_t)keep;
+    memcpy(&v, &b, sizeof v);
+    return v;
+}
+
 void relu_mask(size_t n, const float *y, float *d)
 {
     enum { BLK = 16 };
     size_t i = 0;
     for (; i + BLK <= n; i += BLK)
-        for (int j = 0; j < BLK; j++) {
-            float v = d[i + j];
-            d[i + j] = y[i + j] > 0.0f ? v : 0.0f;
-        }
+        for (int j = 0; j < BLK; j++)
+            d[i + j] = keep_if(d[i + j], y[i + j] > 0.0f);
     for (; i < n; i++)
-        d[i] = y[i] > 0.0f ? d[i] : 0.0f;
+        d[i] = keep_if(d[i], y[i] > 0.0f);
 }
 
 float *ws_get(Workspace *ws, size_t n)

@@ -5,6 +5,7 @@
 #include "g2c/nn.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 /* The loops run in fixed blocks through a local array.  GCC's -O2
@@ -47,32 +48,40 @@ enum { BLK = 16 };
     } while (0)
 
 /* The element rules, as functions so that every operand is loaded before
- * the select (a load inside a ?: branch keeps the vectorizer away). */
+ * the select.  The selects are bit masks: GCC turns a float `?:` into a
+ * compare-and-branch per element (measured: ReLU took 7.6 % of a classifier
+ * training step on random signs), while an AND with a compare's all-ones
+ * mask vectorizes.  Results are bit-identical to the `?:` forms. */
+static inline float keep_if(float v, int keep)
+{
+    uint32_t b;
+    memcpy(&b, &v, sizeof b);
+    b &= 0u - (uint32_t)keep;
+    memcpy(&v, &b, sizeof v);
+    return v;
+}
+
 static inline float relu(float x)
 {
-    return x <= 0.0f ? 0.0f : x; /* not `x > 0 ? x : 0`: NaN propagates */
+    return keep_if(x, !(x <= 0.0f)); /* not `x > 0`: NaN propagates */
 }
 
 static inline float relu_grad(float x, float dy)
 {
-    return x > 0.0f ? dy : 0.0f;
+    return keep_if(dy, x > 0.0f);
 }
 
-/* LeakyReLU as (positive part) + slope * (negative part): two selects
- * against 0 vectorize as masks where one select between two values does not
- * (SSE2 has no blend).  Exact: one of the two terms is always 0. */
+/* LeakyReLU as (positive part) + slope * (negative part).  Exact: one of
+ * the two terms is always 0. */
 static inline float leaky(float x, float slope)
 {
-    float pos = x <= 0.0f ? 0.0f : x;
-    float neg = x > 0.0f ? 0.0f : x;
-    return pos + slope * neg;
+    return keep_if(x, !(x <= 0.0f)) + slope * keep_if(x, !(x > 0.0f));
 }
 
 static inline float leaky_grad(float x, float dy, float slope)
 {
-    float pos = x > 0.0f ? dy : 0.0f;
-    float neg = x > 0.0f ? 0.0f : dy;
-    return pos + slope * neg;
+    int pos = x > 0.0f;
+    return keep_if(dy, pos) + slope * keep_if(dy, !pos);
 }
 
 void g2c_relu_forward(size_t n, const float *x, float *y)

@@ -18,6 +18,7 @@
 #include "g2c/nn.h"
 
 #include "im2col.h"
+#include "nn-parallel.h"
 
 #include <cblas.h>
 #include <string.h>
@@ -528,6 +529,36 @@ static void forward_direct(const G2cConv2d *c, const float *x, const float *w,
     }
 }
 
+/* The copies between a folded [out_c, cnt * P] matrix and cnt NCHW
+ * images, one output channel per item. */
+typedef struct {
+    int cnt;
+    size_t P, ld, out_sz;
+    const float *src; /* unfold: the folded matrix; fold: the images */
+    float *dst;       /* unfold: the images; fold: the folded matrix */
+    const float *bias; /* unfold only, may be NULL */
+} Fold;
+
+static void unfold_channel(void *ctx, int o)
+{
+    const Fold *f = ctx;
+    for (int i = 0; i < f->cnt; i++) {
+        float *dst = f->dst + i * f->out_sz + o * f->P;
+        memcpy(dst, f->src + o * f->ld + i * f->P, sizeof(float) * f->P);
+        if (f->bias)
+            for (size_t j = 0; j < f->P; j++)
+                dst[j] += f->bias[o];
+    }
+}
+
+static void fold_channel(void *ctx, int o)
+{
+    const Fold *f = ctx;
+    for (int i = 0; i < f->cnt; i++)
+        memcpy(f->dst + o * f->ld + i * f->P,
+               f->src + i * f->out_sz + o * f->P, sizeof(float) * f->P);
+}
+
 static void forward_gemm(const G2cConv2d *c, const float *x, const float *w,
                          const float *b, float *y)
 {
@@ -558,14 +589,8 @@ static void forward_gemm(const G2cConv2d *c, const float *x, const float *w,
             add_bias(C, c->out_c, P, b);
             continue;
         }
-        for (int i = 0; i < cnt; i++)
-            for (int o = 0; o < c->out_c; o++) {
-                float *dst = y + (n0 + i) * out_sz + o * P;
-                memcpy(dst, tmp + o * ld + i * P, sizeof(float) * P);
-                if (b)
-                    for (size_t j = 0; j < P; j++)
-                        dst[j] += b[o];
-            }
+        Fold f = {cnt, P, ld, out_sz, tmp, y + n0 * out_sz, b};
+        g2c_nn_parallel(c->out_c, out_sz * cnt, unfold_channel, &f);
     }
 }
 
@@ -601,10 +626,8 @@ static void backward_gemm(const G2cConv2d *c, const float *x, const float *w,
         const size_t ld = cnt * P;
         const float *D = dy + n0 * out_sz;
         if (cnt > 1) {
-            for (int i = 0; i < cnt; i++)
-                for (int o = 0; o < c->out_c; o++)
-                    memcpy(dyf + o * ld + i * P, dy + (n0 + i) * out_sz + o * P,
-                           sizeof(float) * P);
+            Fold f = {cnt, P, ld, out_sz, dy + n0 * out_sz, dyf, NULL};
+            g2c_nn_parallel(c->out_c, out_sz * cnt, fold_channel, &f);
             D = dyf;
         }
         if (dw) {

@@ -12,6 +12,8 @@
 #include "g2c/error.h"
 #include "g2c/nn.h"
 
+#include "nn-parallel.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,7 +106,7 @@ static AdamCoef adam_coef(const G2cOptimizer *o, float lr)
     const double b2 = g2c_typed_value(o->cfg.beta2);
     const double t = (double)(float)o->step; /* torch keeps step as float32 */
     const double bc1 = 1.0 - pow(b1, t), bc2 = 1.0 - pow(b2, t);
-    AdamCoef c;
+    AdamCoef c = {0};
     c.wd = o->cfg.weight_decay;
     c.beta1 = (float)b1;
     c.one_minus_beta1 = (float)(1.0 - b1);
@@ -134,6 +136,34 @@ static void adam_tensor(const AdamCoef *c, size_t n, float *w, const float *g,
     }
 }
 
+/* One tensor's update, cut into fixed chunks that threads take: every
+ * element's update reads and writes only that element, so the result does
+ * not depend on the thread count. */
+enum { OPT_CHUNK = 1 << 15 };
+
+typedef struct {
+    const G2cOptimizer *o;
+    const AdamCoef *c;
+    size_t offset, numel;
+    float lr;
+} OptJob;
+
+static void opt_chunk(void *ctx, int k)
+{
+    const OptJob *j = ctx;
+    const G2cOptimizer *o = j->o;
+    size_t lo = (size_t)k * OPT_CHUNK, n = j->numel - lo;
+    if (n > OPT_CHUNK)
+        n = OPT_CHUNK;
+    size_t at = j->offset + lo;
+    float *w = o->params->data + at;
+    const float *g = o->params->grad + at;
+    if (o->cfg.kind == G2C_OPT_ADAM)
+        adam_tensor(j->c, n, w, g, o->m + at, o->v + at);
+    else
+        sgd_tensor(o, n, w, g, o->m ? o->m + at : NULL, j->lr);
+}
+
 /* One step count for the whole optimizer: a tensor frozen for some steps
  * still sees the global count in Adam's bias correction (PyTorch counts per
  * parameter); the header has no per-tensor counter. */
@@ -143,18 +173,15 @@ void g2c_optim_step(G2cOptimizer *o, float lr)
     if (!p || !p->data)
         return;
     o->step++;
-    AdamCoef c;
+    AdamCoef c = {0};
     if (o->cfg.kind == G2C_OPT_ADAM)
         c = adam_coef(o, lr);
     for (int i = 0; i < p->count; i++) {
         const G2cTensorInfo *t = &p->tensors[i];
-        if (!t->trainable || t->frozen)
+        if (!t->trainable || t->frozen || t->numel == 0)
             continue;
-        float *w = p->data + t->offset;
-        const float *g = p->grad + t->offset;
-        if (o->cfg.kind == G2C_OPT_ADAM)
-            adam_tensor(&c, t->numel, w, g, o->m + t->offset, o->v + t->offset);
-        else
-            sgd_tensor(o, t->numel, w, g, o->m ? o->m + t->offset : NULL, lr);
+        OptJob j = {o, &c, t->offset, t->numel, lr};
+        int chunks = (int)((t->numel + OPT_CHUNK - 1) / OPT_CHUNK);
+        g2c_nn_parallel(chunks, t->numel * 5, opt_chunk, &j);
     }
 }

@@ -3,6 +3,8 @@
  * padding in its divisor (count_include_pad=True). */
 #include "g2c/nn.h"
 
+#include "nn-parallel.h"
+
 #include <math.h>
 #include <string.h>
 
@@ -106,25 +108,56 @@ maxpool_row(const G2cPool2d *p, const float *xp, int oy, int ow, int with_nan,
     }
 }
 
+typedef struct {
+    const G2cPool2d *p;
+    int oh, ow;
+    const float *x, *dy;
+    float *y, *dx;
+    const int32_t *argmax_in;
+    int32_t *argmax;
+} MaxPool;
+
+static void maxpool_plane(void *ctx, int pl)
+{
+    const MaxPool *t = ctx;
+    const G2cPool2d *p = t->p;
+    const int oh = t->oh, ow = t->ow;
+    size_t in_plane = (size_t)p->in_h * p->in_w, out_plane = (size_t)oh * ow;
+    const float *xp = t->x + (size_t)pl * in_plane;
+    float *yp = t->y + (size_t)pl * out_plane;
+    int32_t *ap = t->argmax + (size_t)pl * out_plane;
+    if (has_nan(xp, in_plane))
+        for (int oy = 0; oy < oh; oy++)
+            maxpool_row(p, xp, oy, ow, 1, yp + (size_t)oy * ow,
+                        ap + (size_t)oy * ow);
+    else
+        for (int oy = 0; oy < oh; oy++)
+            maxpool_row(p, xp, oy, ow, 0, yp + (size_t)oy * ow,
+                        ap + (size_t)oy * ow);
+}
+
+/* Planes are independent: threads take whole planes. */
 void g2c_maxpool2d_forward(const G2cPool2d *p, const float *x, float *y,
                            int32_t *argmax)
 {
-    int oh = g2c_pool2d_out_h(p), ow = g2c_pool2d_out_w(p);
-    size_t in_plane = (size_t)p->in_h * p->in_w;
-    size_t out_plane = (size_t)oh * ow;
-    for (size_t pl = 0; pl < (size_t)p->batch * p->c; pl++) {
-        const float *xp = x + pl * in_plane;
-        float *yp = y + pl * out_plane;
-        int32_t *ap = argmax + pl * out_plane;
-        if (has_nan(xp, in_plane))
-            for (int oy = 0; oy < oh; oy++)
-                maxpool_row(p, xp, oy, ow, 1, yp + (size_t)oy * ow,
-                            ap + (size_t)oy * ow);
-        else
-            for (int oy = 0; oy < oh; oy++)
-                maxpool_row(p, xp, oy, ow, 0, yp + (size_t)oy * ow,
-                            ap + (size_t)oy * ow);
-    }
+    MaxPool t = {.p = p, .oh = g2c_pool2d_out_h(p),
+                 .ow = g2c_pool2d_out_w(p), .x = x, .y = y,
+                 .argmax = argmax};
+    int planes = p->batch * p->c;
+    g2c_nn_parallel(planes, (size_t)planes * p->in_h * p->in_w * 2,
+                    maxpool_plane, &t);
+}
+
+static void maxpool_back_plane(void *ctx, int pl)
+{
+    const MaxPool *t = ctx;
+    size_t in_plane = (size_t)t->p->in_h * t->p->in_w;
+    size_t out_plane = (size_t)t->oh * t->ow;
+    float *dxp = t->dx + (size_t)pl * in_plane;
+    const float *dyp = t->dy + (size_t)pl * out_plane;
+    const int32_t *ap = t->argmax_in + (size_t)pl * out_plane;
+    for (size_t o = 0; o < out_plane; o++)
+        dxp[ap[o]] += dyp[o];
 }
 
 void g2c_maxpool2d_backward(const G2cPool2d *p, const int32_t *argmax,
@@ -132,16 +165,12 @@ void g2c_maxpool2d_backward(const G2cPool2d *p, const int32_t *argmax,
 {
     if (!dx)
         return;
-    size_t in_plane = (size_t)p->in_h * p->in_w;
-    size_t out_plane =
-        (size_t)g2c_pool2d_out_h(p) * g2c_pool2d_out_w(p);
-    for (size_t pl = 0; pl < (size_t)p->batch * p->c; pl++) {
-        float *dxp = dx + pl * in_plane;
-        const float *dyp = dy + pl * out_plane;
-        const int32_t *ap = argmax + pl * out_plane;
-        for (size_t o = 0; o < out_plane; o++)
-            dxp[ap[o]] += dyp[o];
-    }
+    MaxPool t = {.p = p, .oh = g2c_pool2d_out_h(p),
+                 .ow = g2c_pool2d_out_w(p), .dy = dy, .dx = dx,
+                 .argmax_in = argmax};
+    int planes = p->batch * p->c;
+    g2c_nn_parallel(planes, (size_t)planes * p->in_h * p->in_w * 2,
+                    maxpool_back_plane, &t);
 }
 
 /* PyTorch's divisor: the window clipped to the padded input, not to the

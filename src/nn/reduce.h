@@ -56,4 +56,29 @@ static inline double sum_dy_dev(const float *dy, const float *x, int n, float m)
     return s;
 }
 
+/* sum dy and sum dy * (x - m) in one pass over dy: each with the partial
+ * sums and order of sum() and sum_dy_dev(), so the same bits, but dy is
+ * read once (normalization backward is bound by memory traffic). */
+static inline void sum_and_dy_dev(const float *dy, const float *x, int n,
+                                  float m, double *sdy, double *sdyx)
+{
+    double a[LANES] = {0}, b[LANES] = {0}, s = 0.0, t = 0.0;
+    int i = 0;
+    for (; i + LANES <= n; i += LANES)
+        for (int j = 0; j < LANES; j++) {
+            a[j] += dy[i + j];
+            b[j] += (double)dy[i + j] * (x[i + j] - m);
+        }
+    for (; i < n; i++) {
+        s += dy[i];
+        t += (double)dy[i] * (x[i] - m);
+    }
+    for (int j = 0; j < LANES; j++) {
+        s += a[j];
+        t += b[j];
+    }
+    *sdy = s;
+    *sdyx = t;
+}
+
 #endif

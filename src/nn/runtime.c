@@ -1,7 +1,10 @@
 /* Engine runtime: OpenBLAS core selection, thread count, scratch memory. */
 #include "g2c/nn.h"
 
+#include "g2c/parallel.h"
+
 #include "im2col.h"
+#include "nn-parallel.h"
 
 #include <cblas.h>
 #include <pthread.h>
@@ -124,4 +127,40 @@ float *g2c_nn_scratch(size_t n)
     scratch.size = bytes / sizeof(float);
     pthread_setspecific(scratch_key, p);
     return p;
+}
+
+/* ---- threads for the memory-bound layers ------------------------------ */
+
+int g2c_nn_parallel_layers = 1;
+
+typedef struct {
+    void (*fn)(void *ctx, int i);
+    void *ctx;
+    int items, chunks;
+} ParallelJob;
+
+/* Chunk k runs items [k * items / chunks, (k + 1) * items / chunks). */
+static int parallel_chunk(void *arg, int k)
+{
+    const ParallelJob *j = arg;
+    int lo = (int)((long long)k * j->items / j->chunks);
+    int hi = (int)((long long)(k + 1) * j->items / j->chunks);
+    for (int i = lo; i < hi; i++)
+        j->fn(j->ctx, i);
+    return 0;
+}
+
+void g2c_nn_parallel(int items, size_t work, void (*fn)(void *ctx, int i),
+                     void *ctx)
+{
+    int threads = g2c_nn_parallel_layers ? g2c_nn_threads() : 1;
+    if (threads <= 1 || items <= 1 || work < G2C_NN_PAR_MIN) {
+        for (int i = 0; i < items; i++)
+            fn(ctx, i);
+        return;
+    }
+    /* One contiguous chunk per thread: neighbouring items share cache
+     * lines at their ends, and a few big chunks start fewer loads. */
+    ParallelJob j = {fn, ctx, items, threads < items ? threads : items};
+    g2c_parallel_for(j.chunks, j.chunks, parallel_chunk, &j, NULL);
 }

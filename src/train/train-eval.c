@@ -174,28 +174,31 @@ static char *eval_metrics_text(const G2cEvalOptions *o, const S2ModelRow *row,
     return text;
 }
 
-static int insert_run(G2cCatalog *cat, const char *kind, int64_t model_id, const char *params,
-                      const char *metrics, int64_t *run_id)
+int g2c_run_insert(G2cCatalog *cat, const char *kind, int64_t model_id, const char *status,
+                   const char *params, const char *metrics, int64_t *run_id)
 {
+    /* A run still going has no end time yet; every other status is final. */
     sqlite3_stmt *st = g2c_catalog_prepare(
         cat, "INSERT INTO runs (kind, model_id, status, params, metrics, finished_at) VALUES "
-             "(?1, ?2, 'done', ?3, ?4, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))");
+             "(?1, ?2, ?3, ?4, ?5, CASE WHEN ?3 = 'running' THEN NULL ELSE "
+             "strftime('%Y-%m-%dT%H:%M:%SZ', 'now') END)");
     if (!st)
         return -1;
     sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, model_id);
-    sqlite3_bind_text(st, 3, params, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, metrics, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, status, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, params, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, metrics, -1, SQLITE_STATIC);
     int rc = g2c_catalog_step_done(cat, st);
     sqlite3_finalize(st);
     *run_id = sqlite3_last_insert_rowid(g2c_catalog_db(cat));
     return rc;
 }
 
-static int store_predictions(G2cCatalog *cat, const S2ModelRow *row, int64_t run_id,
-                             const Predicted *p)
+int g2c_predictions_store(G2cCatalog *cat, const G2cTask *task, int64_t model_id,
+                          int64_t run_id, int n, const int64_t *annotation_ids,
+                          const int *classes, const float *probabilities)
 {
-    const G2cTask *task = row->task;
     int64_t label_ids[G2C_TASK_MAX_CLASSES];
     for (int c = 0; c < task->classes; c++)
         if (s2_label_id(cat, task->predicted_label[c], &label_ids[c]) != 0)
@@ -210,20 +213,20 @@ static int store_predictions(G2cCatalog *cat, const S2ModelRow *row, int64_t run
     if (!st)
         return -1;
     int rc = 0;
-    for (int i = 0; i < p->set.count && rc == 0; i++) {
-        const float *pr = p->probs + (size_t)i * task->classes;
+    for (int i = 0; i < n && rc == 0; i++) {
+        const float *pr = probabilities + (size_t)i * task->classes;
         char json[256] = "{";
         for (int c = 0; c < task->classes; c++)
             snprintf(json + strlen(json), sizeof json - strlen(json), "%s\"%s\":%.6g",
                      c ? "," : "", task->class_names[c], (double)pr[c]);
         snprintf(json + strlen(json), sizeof json - strlen(json), "}");
         sqlite3_reset(st);
-        sqlite3_bind_int64(st, 1, p->set.annotation_id[i]);
-        sqlite3_bind_int64(st, 2, row->id);
+        sqlite3_bind_int64(st, 1, annotation_ids[i]);
+        sqlite3_bind_int64(st, 2, model_id);
         sqlite3_bind_int64(st, 3, run_id);
-        sqlite3_bind_int64(st, 4, label_ids[p->classes[i]]);
+        sqlite3_bind_int64(st, 4, label_ids[classes[i]]);
         sqlite3_bind_text(st, 5, json, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_double(st, 6, pr[p->classes[i]]);
+        sqlite3_bind_double(st, 6, pr[classes[i]]);
         rc = g2c_catalog_step_done(cat, st);
     }
     sqlite3_finalize(st);
@@ -239,9 +242,10 @@ static int write_eval(G2cCatalog *cat, const G2cEvalOptions *o, const S2ModelRow
     json_decref(params);
     int rc = metrics && ptext ? g2c_catalog_begin(cat) : g2c_error("out of memory");
     if (rc == 0) {
-        rc = insert_run(cat, "eval", row->id, ptext, metrics, &r->run_id);
+        rc = g2c_run_insert(cat, "eval", row->id, "done", ptext, metrics, &r->run_id);
         if (rc == 0)
-            rc = store_predictions(cat, row, r->run_id, p);
+            rc = g2c_predictions_store(cat, row->task, row->id, r->run_id, p->set.count,
+                                       p->set.annotation_id, p->classes, p->probs);
         if (rc == 0)
             rc = g2c_catalog_commit(cat);
         else
@@ -410,7 +414,8 @@ static int write_compare(G2cCatalog *cat, const S2ModelRow *a, const char *model
     char *ptext = params ? json_dumps(params, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     char *mtext = m ? json_dumps(m, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(12))
                     : NULL;
-    int rc = ptext && mtext ? insert_run(cat, "compare", a->id, ptext, mtext, &r->run_id)
+    int rc = ptext && mtext ? g2c_run_insert(cat, "compare", a->id, "done", ptext, mtext,
+                                            &r->run_id)
                             : g2c_error("out of memory");
     json_decref(params);
     json_decref(m);

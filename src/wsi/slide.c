@@ -2,6 +2,7 @@
  * requested resolution. */
 #include "g2c/slide.h"
 #include "g2c/error.h"
+#include "slide-cache.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@ struct G2cSlide {
     openslide_t *osr;
     char *path;
     G2cSlideInfo info;
+    SlideCache *cache; /* level 0; NULL when off */
 };
 
 static double property_double(openslide_t *osr, const char *name)
@@ -115,6 +117,7 @@ void g2c_slide_close(G2cSlide *slide)
 {
     if (!slide)
         return;
+    slide_cache_free(slide->cache);
     openslide_close(slide->osr);
     free(slide->path);
     free(slide);
@@ -145,6 +148,52 @@ static void argb_to_rgb_over_white(const uint32_t *argb, size_t n, uint8_t *rgb)
     }
 }
 
+/* Level pixels from OpenSlide into rgb, over white. */
+static int read_direct(G2cSlide *slide, int64_t x0, int64_t y0, int level, int w, int h,
+                       uint8_t *rgb)
+{
+    uint32_t *argb = malloc((size_t)w * (size_t)h * sizeof *argb);
+    if (!argb)
+        return g2c_error("out of memory reading a %dx%d region", w, h);
+    openslide_read_region(slide->osr, argb, x0, y0, level, w, h);
+    const char *err = openslide_get_error(slide->osr);
+    if (err) {
+        free(argb);
+        return g2c_error("%s: read failed: %s", slide->path, err);
+    }
+    argb_to_rgb_over_white(argb, (size_t)w * (size_t)h, rgb);
+    free(argb);
+    return 0;
+}
+
+static int read_level0_block(void *ctx, int64_t x, int64_t y, int w, int h, uint8_t *rgb)
+{
+    return read_direct(ctx, x, y, 0, w, h, rgb);
+}
+
+int g2c_slide_set_cache(G2cSlide *slide, int block, size_t budget_bytes)
+{
+    if (block == 0)
+        block = G2C_SLIDE_BLOCK;
+    if (block < 16 || block > 16384)
+        return g2c_error("%s: cache block size %d out of range (16 to 16384)", slide->path,
+                         block);
+    slide_cache_free(slide->cache);
+    slide->cache = NULL;
+    if (budget_bytes == 0)
+        return 0;
+    slide->cache = slide_cache_new(slide->info.width, slide->info.height, block, budget_bytes,
+                                   read_level0_block, slide);
+    return slide->cache ? 0 : g2c_error_prefix("%s: ", slide->path);
+}
+
+void g2c_slide_cache_stats(G2cSlide *slide, G2cSlideCacheStats *stats)
+{
+    memset(stats, 0, sizeof *stats);
+    if (slide->cache)
+        slide_cache_stats(slide->cache, stats);
+}
+
 int g2c_slide_read_region(G2cSlide *slide, int64_t x0, int64_t y0, int level,
                           int w, int h, G2cImage *out)
 {
@@ -152,21 +201,12 @@ int g2c_slide_read_region(G2cSlide *slide, int64_t x0, int64_t y0, int level,
         return g2c_error("%s: no level %d", slide->path, level);
     if (g2c_image_alloc(out, w, h, 255) != 0)
         return -1;
-    uint32_t *argb = malloc((size_t)w * (size_t)h * sizeof *argb);
-    if (!argb) {
+    int rc = slide->cache && level == 0
+                 ? slide_cache_read(slide->cache, x0, y0, w, h, out->rgb)
+                 : read_direct(slide, x0, y0, level, w, h, out->rgb);
+    if (rc != 0)
         g2c_image_free(out);
-        return g2c_error("out of memory reading a %dx%d region", w, h);
-    }
-    openslide_read_region(slide->osr, argb, x0, y0, level, w, h);
-    const char *err = openslide_get_error(slide->osr);
-    if (err) {
-        free(argb);
-        g2c_image_free(out);
-        return g2c_error("%s: read failed: %s", slide->path, err);
-    }
-    argb_to_rgb_over_white(argb, (size_t)w * (size_t)h, out->rgb);
-    free(argb);
-    return 0;
+    return rc;
 }
 
 int g2c_slide_best_level(const G2cSlide *slide, double downsample)

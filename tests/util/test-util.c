@@ -9,6 +9,8 @@
 #include "g2c/plot.h"
 #include "g2c/rng.h"
 
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -34,7 +36,10 @@ static void png_round_trip(void)
         img.rgb[i] = (uint8_t)(i * 31 + 7);
     uint8_t *png;
     size_t size;
-    for (int level = 0; level <= 9; level += 9) {
+    /* 1 takes the fast path (Paeth rows, run-length deflate). */
+    const int levels[] = {0, 1, 3, 9};
+    for (int li = 0; li < 4; li++) {
+        int level = levels[li];
         CHECK_OK(g2c_png_encode(&img, level, &png, &size));
         CHECK_OK(g2c_png_decode(png, size, &back));
         CHECK(back.width == 37 && back.height == 21 &&
@@ -85,6 +90,69 @@ static void resampling(void)
     g2c_image_free(&small);
     g2c_image_free(&dst);
     g2c_image_free(&src);
+}
+
+/* The area filter by definition, in float64, unrounded: each destination
+ * value is the average of the source pixels under it, weighted by the area
+ * each covers. */
+static void exact_area(const G2cImage *src, int dw, int dh, double *out)
+{
+    double sx = (double)src->width / dw, sy = (double)src->height / dh;
+    for (int y = 0; y < dh; y++)
+        for (int x = 0; x < dw; x++)
+            for (int c = 0; c < 3; c++) {
+                double sum = 0, area = 0;
+                for (int iy = (int)(y * sy); iy < src->height && iy < (y + 1) * sy; iy++) {
+                    double h = fmin(iy + 1, (y + 1) * sy) - fmax(iy, y * sy);
+                    for (int ix = (int)(x * sx); ix < src->width && ix < (x + 1) * sx; ix++) {
+                        double w = fmin(ix + 1, (x + 1) * sx) - fmax(ix, x * sx);
+                        sum += w * h * src->rgb[((size_t)iy * src->width + ix) * 3 + c];
+                        area += w * h;
+                    }
+                }
+                out[((size_t)y * dw + x) * 3 + c] = sum / area;
+            }
+}
+
+/* Shrinking rounds the exact area average: every value is within 0.5 of
+ * it, give or take float rounding (1e-3), so it differs from the correctly
+ * rounded value only where that sits on .5 (which hard 0/255 edges make
+ * common); on noise and on edges, for ratios whole and not, shrinking one
+ * axis only, and down to one pixel. */
+static void resize_against_exact_area(void)
+{
+    const int sizes[][4] = {{421, 300, 224, 224}, {300, 421, 224, 224}, {448, 448, 224, 224},
+                            {97, 61, 13, 7},      {64, 50, 64, 21},     {50, 64, 17, 64},
+                            {333, 5, 1, 1},       {225, 225, 224, 224}};
+    G2cRng rng;
+    g2c_rng_seed(&rng, 2019);
+    for (int k = 0; k < 8; k++) {
+        G2cImage src, got;
+        g2c_image_alloc(&src, sizes[k][0], sizes[k][1], 0);
+        for (int y = 0; y < src.height; y++)
+            for (int x = 0; x < src.width * 3; x++) /* noise left, edges right */
+                src.rgb[(size_t)y * src.width * 3 + x] =
+                    x < src.width * 3 / 2 ? (uint8_t)g2c_rng_below(&rng, 256)
+                                          : (uint8_t)(((x / 21 + y / 13) & 1) * 255);
+        g2c_image_alloc(&got, sizes[k][2], sizes[k][3], 0);
+        CHECK_OK(g2c_image_resize(&src, &got));
+        size_t n = (size_t)got.width * got.height * 3, off = 0;
+        double *want = malloc(n * sizeof *want), worst = 0;
+        exact_area(&src, got.width, got.height, want);
+        for (size_t i = 0; i < n; i++) {
+            double d = fabs(got.rgb[i] - want[i]);
+            worst = d > worst ? d : worst;
+            off += got.rgb[i] != (uint8_t)(want[i] + 0.5);
+        }
+        if (worst > 0.501)
+            fprintf(stderr, "resize %dx%d -> %dx%d: %g from the exact average\n", src.width,
+                    src.height, got.width, got.height, worst);
+        CHECK(worst <= 0.501);
+        CHECK(off * 20 <= n); /* the ties on .5, not more */
+        free(want);
+        g2c_image_free(&src);
+        g2c_image_free(&got);
+    }
 }
 
 static void random_numbers(void)
@@ -159,6 +227,7 @@ int main(void)
     errors();
     png_round_trip();
     resampling();
+    resize_against_exact_area();
     random_numbers();
     parallel_loop();
     folders_and_plots();
