@@ -250,7 +250,7 @@ static int load_params(PipeStage *s, json_t *params, json_t *vars, Where *w)
         w->param = key;
         const PipeParam *q = pipe_param_find(s->kind, key);
         if (!q) {
-            char known[1024] = "";
+            char known[512] = ""; /* fits the message buffer with the rest */
             for (const PipeParam *k = s->kind->params; k->name; k++)
                 snprintf(known + strlen(known), sizeof known - strlen(known), "%s%s",
                          *known ? ", " : "", k->name);

@@ -89,7 +89,7 @@ static int encode_rows(png_structp png, png_infop info, const G2cImage *img, int
     /* At the fast levels (the catalog's crops use 1; every caller at
      * levels 1-3 stores slide pixels) one filter for every row ("Up")
      * instead of libpng's per-row trial of all five, and deflate's
-     * run-length strategy, encode crops in 40-45 % of the time of the
+     * run-length strategy, encode crops in 40-46 % of the time of the
      * defaults at the same size (+0.4 to +3 %; docs/benchmarks.md,
      * Ingestion). */
     if (level >= 1 && level <= 3) {
