@@ -21,7 +21,10 @@ int g2c_image_alloc(G2cImage *img, int width, int height, uint8_t fill);
 void g2c_image_free(G2cImage *img);
 
 /* PNG in memory.  Encoding uses zlib level `level` (0-9; -1 = default 6).
- * On success *png is malloc'd and the caller frees it. */
+ * Levels 1-3 are the fast ones (ingestion's crops): they use the "Up" row
+ * filter and zlib's Z_RLE strategy, which halve the encoding time at about
+ * the same size; other levels let libpng choose filters, with zlib's
+ * default strategy.  On success *png is malloc'd and the caller frees it. */
 int g2c_png_encode(const G2cImage *img, int level, uint8_t **png, size_t *png_size);
 int g2c_png_decode(const uint8_t *png, size_t png_size, G2cImage *img);
 

@@ -1,6 +1,7 @@
-/* A parallel for-loop over independent items, for I/O-bound work such as
- * reading and encoding crops (the numeric kernels use OpenBLAS's threads,
- * never these). */
+/* A parallel for-loop over independent items: I/O-bound work such as
+ * reading and encoding crops, and the NN engine's memory-bound layers
+ * (normalisation, pooling, im2col; src/nn/nn-parallel.h), which run between
+ * OpenBLAS's products and so never compete with OpenBLAS's own threads. */
 #ifndef G2C_PARALLEL_H
 #define G2C_PARALLEL_H
 
