@@ -41,7 +41,9 @@
  * no re-exec was needed (or it failed, which is harmless). */
 void g2c_nn_runtime_init(int argc, char **argv);
 
-/* Threads used by OpenBLAS (and by g2c's own loops, if any). */
+/* The engine's threads (default: G2C_THREADS, else the core count): one
+ * pool that runs the matrix products in panels (OpenBLAS itself runs on
+ * one thread inside each) and the layers between them. */
 void g2c_nn_set_threads(int n);
 int g2c_nn_threads(void);
 

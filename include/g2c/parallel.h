@@ -1,7 +1,7 @@
-/* A parallel for-loop over independent items: I/O-bound work such as
- * reading and encoding crops, and the NN engine's memory-bound layers
- * (normalisation, pooling, im2col; src/nn/nn-parallel.h), which run between
- * OpenBLAS's products and so never compete with OpenBLAS's own threads. */
+/* A parallel for-loop over independent items that may fail: I/O-bound
+ * work such as reading and encoding crops.  It starts its threads per call;
+ * the NN engine's layers use the engine's persistent pool instead
+ * (src/nn/nn-parallel.h). */
 #ifndef G2C_PARALLEL_H
 #define G2C_PARALLEL_H
 

@@ -20,7 +20,6 @@
 #include "im2col.h"
 #include "nn-parallel.h"
 
-#include <cblas.h>
 #include <string.h>
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -582,7 +581,7 @@ static void forward_gemm(const G2cConv2d *c, const float *x, const float *w,
             for (int i = 0; i < cnt; i++)
                 g2c_im2col(&g, x + (n0 + i) * in_sz, col + i * P, ld);
         float *C = cnt == 1 ? y + n0 * out_sz : tmp;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, c->out_c,
+        g2c_nn_sgemm(0, 0, c->out_c,
                     (int)ld, (int)K, 1.0f, w, (int)K, B, (int)ld, 0.0f, C,
                     (int)ld);
         if (cnt == 1) {
@@ -633,12 +632,12 @@ static void backward_gemm(const G2cConv2d *c, const float *x, const float *w,
         if (dw) {
             for (int i = 0; i < cnt; i++)
                 g2c_im2col(&g, x + (n0 + i) * in_sz, col + i * P, ld);
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, c->out_c,
+            g2c_nn_sgemm(0, 1, c->out_c,
                         (int)K, (int)ld, 1.0f, D, (int)ld, col, (int)ld, 1.0f,
                         dw, (int)K);
         }
         if (dx) {
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)K,
+            g2c_nn_sgemm(1, 0, (int)K,
                         (int)ld, c->out_c, 1.0f, w, (int)K, D, (int)ld, 0.0f,
                         col, (int)ld);
             for (int i = 0; i < cnt; i++)
@@ -720,12 +719,12 @@ static void backward_dx_tconv(const G2cConv2d *c, const float *w,
         for (int i = 0; i < cnt; i++)
             g2c_im2col(&g, dy + (n0 + i) * out_sz, col + i * Q, ld);
         if (direct_out) {
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, c->in_c,
+            g2c_nn_sgemm(0, 0, c->in_c,
                         (int)ld, (int)Kt, 1.0f, wt, (int)Kt, col, (int)ld,
                         1.0f, dx + n0 * in_sz, (int)ld);
             continue;
         }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, c->in_c,
+        g2c_nn_sgemm(0, 0, c->in_c,
                     (int)ld, (int)Kt, 1.0f, wt, (int)Kt, col, (int)ld, 0.0f,
                     tmp, (int)ld);
         for (int i = 0; i < cnt; i++)

@@ -8,7 +8,8 @@
 
 #include "im2col.h"
 
-#include <cblas.h>
+#include "nn-parallel.h"
+
 #include <string.h>
 
 int g2c_convt2d_out_h(const G2cConvT2d *c)
@@ -61,7 +62,7 @@ void g2c_convt2d_forward(const G2cConvT2d *c, const float *x, const float *w,
             fold_images(X, cnt, c->in_c, P, xf);
             X = xf;
         }
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)Kt, (int)ld,
+        g2c_nn_sgemm(1, 0, (int)Kt, (int)ld,
                     c->in_c, 1.0f, w, (int)Kt, X, (int)ld, 0.0f, col, (int)ld);
         for (int i = 0; i < cnt; i++) {
             float *yn = y + (n0 + i) * out_sz;
@@ -101,19 +102,19 @@ void g2c_convt2d_backward(const G2cConvT2d *c, const float *x, const float *w,
                 fold_images(X, cnt, c->in_c, P, fold);
                 X = fold;
             }
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, c->in_c,
+            g2c_nn_sgemm(0, 1, c->in_c,
                         (int)Kt, (int)ld, 1.0f, X, (int)ld, col, (int)ld, 1.0f,
                         dw, (int)Kt);
         }
         if (!dx)
             continue;
         if (cnt == 1) {
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, c->in_c,
+            g2c_nn_sgemm(0, 0, c->in_c,
                         (int)ld, (int)Kt, 1.0f, w, (int)Kt, col, (int)ld, 1.0f,
                         dx + n0 * in_sz, (int)ld);
             continue;
         }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, c->in_c,
+        g2c_nn_sgemm(0, 0, c->in_c,
                     (int)ld, (int)Kt, 1.0f, w, (int)Kt, col, (int)ld, 0.0f,
                     fold, (int)ld);
         for (int i = 0; i < cnt; i++)

@@ -1,21 +1,24 @@
-/* Splitting the engine's memory-bound layers (normalization, pooling,
- * point-wise maps) over threads (private to src/nn).
+/* The engine's threads (private to src/nn; src/nn/workers.c).
  *
- * OpenBLAS threads only run inside sgemm; between two products the layers
- * in between ran on one thread.  These run them over independent items
- * (channels, planes, fixed chunks) on g2c_nn_threads() pthreads, the
- * calling thread included (no OpenMP: its spinning threads fight
- * OpenBLAS's, measured as a 2x loss).  Each item is computed exactly as on
- * one thread, so results do not depend on the thread count or on which
- * thread ran an item. */
+ * One persistent pool of g2c_nn_threads() threads, the calling thread
+ * included, runs both the matrix products (split into panels of C, each a
+ * one-thread OpenBLAS sgemm) and the memory-bound layers between them
+ * (normalization, pooling, im2col, point-wise maps) over independent items
+ * (channels, planes, fixed chunks).  OpenBLAS never starts threads of its
+ * own: its idle threads spin in sched_yield() on the cores these layers
+ * want.  No OpenMP either (its spinning threads fight OpenBLAS's, measured
+ * as a 2x loss).  Each item is computed exactly as on one thread, so
+ * results depend on the thread count at most through the panel split of
+ * a product, never on which thread ran an item. */
 #ifndef G2C_NN_PARALLEL_H
 #define G2C_NN_PARALLEL_H
 
 #include <stddef.h>
 
-/* Below this many floats of work a call stays on the calling thread:
- * starting a thread costs ~20-50 us, about what 64K floats of a point-wise
- * pass take. */
+/* Below this many floats of work a call stays on the calling thread: a
+ * job costs a few microseconds when the workers are spinning and up to a
+ * millisecond when they sleep, about what 64K floats of a point-wise pass
+ * take. */
 enum { G2C_NN_PAR_MIN = 1 << 16 };
 
 /* 0: keep these layers on the calling thread whatever the thread count
@@ -23,10 +26,21 @@ enum { G2C_NN_PAR_MIN = 1 << 16 };
  * runs.  Default 1. */
 extern int g2c_nn_parallel_layers;
 
+/* 0: the optimizers use their scalar loops only (for the test that the
+ * AVX-512 loops give the same bits).  Default 1. */
+extern int g2c_optim_vector;
+
 /* fn(ctx, i) for i in [0, items); on several threads when the engine has
  * more than one and `work` (floats touched, roughly) is at least
  * G2C_NN_PAR_MIN. */
 void g2c_nn_parallel(int items, size_t work, void (*fn)(void *ctx, int i),
                      void *ctx);
+
+/* cblas_sgemm (row-major; trans_* 0 or 1) split into panels of C over the
+ * engine's threads, each a one-thread OpenBLAS product.  Every element of
+ * C is computed by one panel, so the split does not change its bits. */
+void g2c_nn_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha,
+                  const float *a, int lda, const float *b, int ldb, float beta,
+                  float *c, int ldc);
 
 #endif

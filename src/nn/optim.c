@@ -136,6 +136,95 @@ static void adam_tensor(const AdamCoef *c, size_t n, float *w, const float *g,
     }
 }
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define AVX512 __attribute__((target("avx512f,fma")))
+
+/* The same operations as the scalar loops, 16 lanes at a time: IEEE
+ * multiply, add, divide, square root and fused multiply-add are exact to
+ * the bit in either form, so both paths give the same numbers (the scalar
+ * one still does the tails).  Without this the loops call libm's fmaf()
+ * per element and do not vectorize: Adam took 4x PyTorch's time. */
+static AVX512 size_t sgd_avx512(const G2cOptimizer *o, size_t n, float *w,
+                                const float *g, float *buf, float lr)
+{
+    const __m512 wd = _mm512_set1_ps(o->cfg.weight_decay);
+    const __m512 mu = _mm512_set1_ps(o->cfg.momentum);
+    const __m512 neg_lr = _mm512_set1_ps(-lr);
+    const int decay = o->cfg.weight_decay != 0;
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m512 wi = _mm512_loadu_ps(w + i), d = _mm512_loadu_ps(g + i);
+        if (decay)
+            d = _mm512_fmadd_ps(wd, wi, d);
+        if (buf) {
+            /* buf * mu + d: two roundings, as torch's mul_ then add_ */
+            d = _mm512_add_ps(_mm512_mul_ps(_mm512_loadu_ps(buf + i), mu), d);
+            _mm512_storeu_ps(buf + i, d);
+        }
+        _mm512_storeu_ps(w + i, _mm512_fmadd_ps(neg_lr, d, wi));
+    }
+    return i;
+}
+
+static AVX512 size_t adam_avx512(const AdamCoef *c, size_t n, float *w,
+                                 const float *g, float *m, float *v)
+{
+    const __m512 wd = _mm512_set1_ps(c->wd), b1 = _mm512_set1_ps(c->beta1);
+    const __m512 omb1 = _mm512_set1_ps(c->one_minus_beta1);
+    const __m512 b2 = _mm512_set1_ps(c->beta2);
+    const __m512 omb2 = _mm512_set1_ps(c->one_minus_beta2);
+    const __m512 bc2 = _mm512_set1_ps(c->bc2_sqrt);
+    const __m512 eps = _mm512_set1_ps(c->eps);
+    const __m512 nss = _mm512_set1_ps(c->neg_step_size);
+    const int decay = c->wd != 0;
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m512 wi = _mm512_loadu_ps(w + i), gi = _mm512_loadu_ps(g + i);
+        if (decay)
+            gi = _mm512_fmadd_ps(wd, wi, gi);
+        __m512 mi = _mm512_mul_ps(_mm512_loadu_ps(m + i), b1);
+        mi = _mm512_fmadd_ps(omb1, gi, mi);
+        __m512 vi = _mm512_mul_ps(_mm512_loadu_ps(v + i), b2);
+        vi = _mm512_fmadd_ps(_mm512_mul_ps(omb2, gi), gi, vi);
+        __m512 denom =
+            _mm512_add_ps(_mm512_div_ps(_mm512_sqrt_ps(vi), bc2), eps);
+        wi = _mm512_add_ps(wi, _mm512_div_ps(_mm512_mul_ps(nss, mi), denom));
+        _mm512_storeu_ps(m + i, mi);
+        _mm512_storeu_ps(v + i, vi);
+        _mm512_storeu_ps(w + i, wi);
+    }
+    return i;
+}
+
+static int have_avx512(void)
+{
+    return __builtin_cpu_supports("avx512f");
+}
+#else
+static size_t sgd_avx512(const G2cOptimizer *o, size_t n, float *w,
+                         const float *g, float *buf, float lr)
+{
+    (void)o, (void)n, (void)w, (void)g, (void)buf, (void)lr;
+    return 0;
+}
+
+static size_t adam_avx512(const AdamCoef *c, size_t n, float *w,
+                          const float *g, float *m, float *v)
+{
+    (void)c, (void)n, (void)w, (void)g, (void)m, (void)v;
+    return 0;
+}
+
+static int have_avx512(void)
+{
+    return 0;
+}
+#endif
+
+/* Set to 0 by tests, to compare the vector path with the scalar one. */
+int g2c_optim_vector = 1;
+
 /* One tensor's update, cut into fixed chunks that threads take: every
  * element's update reads and writes only that element, so the result does
  * not depend on the thread count. */
@@ -158,10 +247,20 @@ static void opt_chunk(void *ctx, int k)
     size_t at = j->offset + lo;
     float *w = o->params->data + at;
     const float *g = o->params->grad + at;
-    if (o->cfg.kind == G2C_OPT_ADAM)
-        adam_tensor(j->c, n, w, g, o->m + at, o->v + at);
-    else
-        sgd_tensor(o, n, w, g, o->m ? o->m + at : NULL, j->lr);
+    float *m = o->m ? o->m + at : NULL;
+    size_t done = 0;
+    const int vector = g2c_optim_vector && have_avx512();
+    if (o->cfg.kind == G2C_OPT_ADAM) {
+        if (vector)
+            done = adam_avx512(j->c, n, w, g, m, o->v + at);
+        adam_tensor(j->c, n - done, w + done, g + done, m + done,
+                    o->v + at + done);
+    } else {
+        if (vector)
+            done = sgd_avx512(o, n, w, g, m, j->lr);
+        sgd_tensor(o, n - done, w + done, g + done, m ? m + done : NULL,
+                   j->lr);
+    }
 }
 
 /* One step count for the whole optimizer: a tensor frozen for some steps

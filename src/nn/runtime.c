@@ -1,7 +1,6 @@
 /* Engine runtime: OpenBLAS core selection, thread count, scratch memory. */
 #include "g2c/nn.h"
 
-#include "g2c/parallel.h"
 
 #include "im2col.h"
 #include "nn-parallel.h"
@@ -36,22 +35,9 @@ static int cpu_has_avx512(void)
 #endif
 }
 
-static int env_threads(void)
-{
-    const char *s = getenv("G2C_THREADS");
-    if (s && *s) {
-        char *end;
-        long n = strtol(s, &end, 10);
-        if (*end == '\0' && n >= 1 && n <= 1024)
-            return (int)n;
-    }
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n >= 1 ? (int)n : 1;
-}
-
 void g2c_nn_runtime_init(int argc, char **argv)
 {
-    g2c_nn_set_threads(env_threads());
+    g2c_nn_set_threads(0);
     if (getenv("OPENBLAS_CORETYPE") || getenv(REEXEC_MARKER))
         return;
     if (!cpu_has_avx512())
@@ -74,18 +60,6 @@ void g2c_nn_runtime_init(int argc, char **argv)
      * leave the environment as it was for child processes. */
     unsetenv("OPENBLAS_CORETYPE");
     unsetenv(REEXEC_MARKER);
-}
-
-void g2c_nn_set_threads(int n)
-{
-    if (n < 1)
-        n = env_threads();
-    openblas_set_num_threads(n);
-}
-
-int g2c_nn_threads(void)
-{
-    return openblas_get_num_threads();
 }
 
 /* ---- per-thread scratch ---------------------------------------------- */
@@ -127,40 +101,4 @@ float *g2c_nn_scratch(size_t n)
     scratch.size = bytes / sizeof(float);
     pthread_setspecific(scratch_key, p);
     return p;
-}
-
-/* ---- threads for the memory-bound layers ------------------------------ */
-
-int g2c_nn_parallel_layers = 1;
-
-typedef struct {
-    void (*fn)(void *ctx, int i);
-    void *ctx;
-    int items, chunks;
-} ParallelJob;
-
-/* Chunk k runs items [k * items / chunks, (k + 1) * items / chunks). */
-static int parallel_chunk(void *arg, int k)
-{
-    const ParallelJob *j = arg;
-    int lo = (int)((long long)k * j->items / j->chunks);
-    int hi = (int)((long long)(k + 1) * j->items / j->chunks);
-    for (int i = lo; i < hi; i++)
-        j->fn(j->ctx, i);
-    return 0;
-}
-
-void g2c_nn_parallel(int items, size_t work, void (*fn)(void *ctx, int i),
-                     void *ctx)
-{
-    int threads = g2c_nn_parallel_layers ? g2c_nn_threads() : 1;
-    if (threads <= 1 || items <= 1 || work < G2C_NN_PAR_MIN) {
-        for (int i = 0; i < items; i++)
-            fn(ctx, i);
-        return;
-    }
-    /* One contiguous chunk per thread: neighbouring items share cache
-     * lines at their ends, and a few big chunks start fewer loads. */
-    ParallelJob j = {fn, ctx, items, threads < items ? threads : items};
-    g2c_parallel_for(j.chunks, j.chunks, parallel_chunk, &j, NULL);
 }
