@@ -118,6 +118,8 @@ void g2c_batchnorm_backward(int n, int c, int hw, int training, const float *x,
 
 void g2c_relu_forward(size_t n, const float *x, float *y);
 void g2c_relu_backward(size_t n, const float *x, const float *dy, float *dx);
+/* ReLU's backward in place, from its output: d[i] = 0 where y[i] <= 0. */
+void g2c_relu_mask(size_t n, const float *y, float *d);
 void g2c_leakyrelu_forward(size_t n, float slope, const float *x, float *y);
 void g2c_leakyrelu_backward(size_t n, float slope, const float *x,
                             const float *dy, float *dx);
@@ -136,6 +138,9 @@ void g2c_dropout_backward(size_t n, float p, int training, const uint8_t *mask,
 
 void g2c_add_forward(size_t n, const float *a, const float *b, float *y);
 void g2c_add_backward(size_t n, const float *dy, float *da, float *db);
+/* x[0..n) = 0, on the engine's threads (gradient buffers before they
+ * accumulate). */
+void g2c_zero_floats(float *x, size_t n);
 
 /* Channel-wise multiply (squeeze-and-excitation): y[n,c,:] = x[n,c,:]*s[n,c]. */
 void g2c_chanmul_forward(int n, int c, int hw, const float *x, const float *s,

@@ -120,7 +120,7 @@ void convbn_backward(const ConvBn *op, G2cParams *p, int n, int training,
     const int c = g.out_c, hw = op->oh * op->ow;
     const size_t size = (size_t)n * c * hw;
     if (op->relu)
-        relu_mask(size, a->y, dy);
+        g2c_relu_mask(size, a->y, dy);
     float *dw = g2c_params_gradient(p, op->w);
     /* BN's input gradient is only worth computing when the convolution
      * has a gradient to pass it to. */
@@ -136,30 +136,6 @@ void convbn_backward(const ConvBn *op, G2cParams *p, int n, int training,
     }
 }
 
-/* Blocks of a fixed count, as in src/nn/activation.c: the form GCC's -O2
- * vectorizer takes. */
-/* The select is an AND with the compare's mask: a float `?:` compiles to
- * a branch per element.  Same bits as d = y > 0 ? d : 0. */
-static inline float keep_if(float v, int keep)
-{
-    uint32_t b;
-    memcpy(&b, &v, sizeof b);
-    b &= 0u - (uint32_t)keep;
-    memcpy(&v, &b, sizeof v);
-    return v;
-}
-
-void relu_mask(size_t n, const float *y, float *d)
-{
-    enum { BLK = 16 };
-    size_t i = 0;
-    for (; i + BLK <= n; i += BLK)
-        for (int j = 0; j < BLK; j++)
-            d[i + j] = keep_if(d[i + j], y[i + j] > 0.0f);
-    for (; i < n; i++)
-        d[i] = keep_if(d[i], y[i] > 0.0f);
-}
-
 float *ws_get(Workspace *ws, size_t n)
 {
     if (n > ws->size) {
@@ -170,7 +146,7 @@ float *ws_get(Workspace *ws, size_t n)
     for (int i = 0; i < WS_SLOTS; i++)
         if (!ws->busy[i]) {
             ws->busy[i] = 1;
-            memset(ws->slot[i], 0, n * sizeof(float));
+            g2c_zero_floats(ws->slot[i], n);
             return ws->slot[i];
         }
     fprintf(stderr, "g2c classifier: gradient workspace exhausted (bug)\n");

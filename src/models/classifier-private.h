@@ -89,9 +89,6 @@ void convbn_backward(const ConvBn *op, G2cParams *p, int n, int training,
 /* nn.Linear's default: U(-1/sqrt(in), 1/sqrt(in)) for weight and bias. */
 void linear_init(G2cParams *p, int wi, int bi, int in, int out, G2cRng *rng);
 
-/* d[i] = 0 where y[i] <= 0: ReLU's backward in place, from its output. */
-void relu_mask(size_t n, const float *y, float *d);
-
 /* ---- stems ------------------------------------------------------------- */
 
 enum { STEM_MAX_OPS = 11 };

@@ -190,7 +190,7 @@ static float *attention_backward(const Unit *u, G2cParams *p, int k, int b,
                         g2c_params_gradient(p, u->fc2_w),
                         g2c_params_gradient(p, u->fc2_b));
     ws_put(ws, dh2);
-    relu_mask((size_t)b * u->hidden, a->h1, dh1);
+    g2c_relu_mask((size_t)b * u->hidden, a->h1, dh1);
     float *dz = ws_get(ws, nc);
     g2c_linear_backward(b, kc, u->hidden, a->z, g2c_params_value(p, u->fc1_w),
                         dh1, dz, g2c_params_gradient(p, u->fc1_w),
@@ -217,7 +217,7 @@ float *unit_backward(const Unit *u, G2cParams *p, int k, int b, int training,
     ws_put(ws, dp);
     float *dsum = u->attention ? attention_backward(u, p, k, b, a, dy, ws)
                                : dy;
-    relu_mask(map, a->r, dsum);
+    g2c_relu_mask(map, a->r, dsum);
     float *dx = want_dx ? ws_get(ws, (size_t)n * u->in_c * u->h * u->w)
                         : NULL;
     /* The shortcut first: dsum is needed by both paths, and this order

@@ -4,6 +4,8 @@
  * needs. */
 #include "g2c/nn.h"
 
+#include "nn-parallel.h"
+
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
@@ -84,57 +86,132 @@ static inline float leaky_grad(float x, float dy, float slope)
     return keep_if(dy, pos) + slope * keep_if(dy, !pos);
 }
 
+/* ---- one range of elements, each op ---------------------------------- */
+
+typedef enum {
+    RELU,
+    RELU_GRAD,
+    RELU_MASK,
+    LEAKY,
+    LEAKY_GRAD,
+    TANH,
+    TANH_GRAD,
+    SIGMOID,
+    SIGMOID_GRAD,
+} Op;
+
+/* a: the input (x, or y for tanh/sigmoid backward and the mask); b: dy;
+ * y: the output (y, or dx, which backward adds to). */
+typedef struct {
+    Op op;
+    float slope;
+    const float *a, *b;
+    float *y;
+} Pointwise;
+
+/* exp of a non-positive argument only, so large |x| neither overflows nor
+ * turns 1 - y into garbage. */
+static inline float sigmoid(float x)
+{
+    float e = expf(-fabsf(x));
+    return x >= 0.0f ? 1.0f / (1.0f + e) : e / (1.0f + e);
+}
+
+static void pointwise_range(void *ctx, size_t lo, size_t hi)
+{
+    const Pointwise *p = ctx;
+    const size_t n = hi - lo;
+    const float *x = p->a + lo, *dy = p->b ? p->b + lo : NULL;
+    float *y = p->y + lo;
+    const float slope = p->slope;
+    switch (p->op) {
+    case RELU:
+        MAP(n, y, relu(x[i]));
+        break;
+    case RELU_GRAD:
+        ACCUMULATE(n, y, relu_grad(x[i], dy[i]));
+        break;
+    case RELU_MASK: /* in place on y = dy, from the output x */
+        MAP(n, y, keep_if(y[i], x[i] > 0.0f));
+        break;
+    case LEAKY:
+        MAP(n, y, leaky(x[i], slope));
+        break;
+    case LEAKY_GRAD:
+        ACCUMULATE(n, y, leaky_grad(x[i], dy[i], slope));
+        break;
+    case TANH:
+        for (size_t i = 0; i < n; i++)
+            y[i] = tanhf(x[i]);
+        break;
+    case TANH_GRAD: /* x is the output */
+        ACCUMULATE(n, y, dy[i] * (1.0f - x[i] * x[i]));
+        break;
+    case SIGMOID:
+        for (size_t i = 0; i < n; i++)
+            y[i] = sigmoid(x[i]);
+        break;
+    case SIGMOID_GRAD: /* x is the output */
+        ACCUMULATE(n, y, dy[i] * x[i] * (1.0f - x[i]));
+        break;
+    }
+}
+
+/* Every element is computed alone, so the split over threads changes no
+ * bit. */
+static void pointwise(Op op, size_t n, float slope, const float *a,
+                      const float *b, float *y)
+{
+    if (!y)
+        return;
+    Pointwise p = {op, slope, a, b, y};
+    g2c_nn_parallel_range(n, pointwise_range, &p);
+}
+
+/* ---- the layers --------------------------------------------------------- */
+
 void g2c_relu_forward(size_t n, const float *x, float *y)
 {
-    MAP(n, y, relu(x[i]));
+    pointwise(RELU, n, 0.0f, x, NULL, y);
 }
 
 void g2c_relu_backward(size_t n, const float *x, const float *dy, float *dx)
 {
-    if (!dx)
-        return;
-    ACCUMULATE(n, dx, relu_grad(x[i], dy[i]));
+    pointwise(RELU_GRAD, n, 0.0f, x, dy, dx);
+}
+
+void g2c_relu_mask(size_t n, const float *y, float *d)
+{
+    pointwise(RELU_MASK, n, 0.0f, y, NULL, d);
 }
 
 void g2c_leakyrelu_forward(size_t n, float slope, const float *x, float *y)
 {
-    MAP(n, y, leaky(x[i], slope));
+    pointwise(LEAKY, n, slope, x, NULL, y);
 }
 
 void g2c_leakyrelu_backward(size_t n, float slope, const float *x,
                             const float *dy, float *dx)
 {
-    if (!dx)
-        return;
-    ACCUMULATE(n, dx, leaky_grad(x[i], dy[i], slope));
+    pointwise(LEAKY_GRAD, n, slope, x, dy, dx);
 }
 
 void g2c_tanh_forward(size_t n, const float *x, float *y)
 {
-    for (size_t i = 0; i < n; i++)
-        y[i] = tanhf(x[i]);
+    pointwise(TANH, n, 0.0f, x, NULL, y);
 }
 
 void g2c_tanh_backward(size_t n, const float *y, const float *dy, float *dx)
 {
-    if (!dx)
-        return;
-    ACCUMULATE(n, dx, dy[i] * (1.0f - y[i] * y[i]));
+    pointwise(TANH_GRAD, n, 0.0f, y, dy, dx);
 }
 
-/* exp of a non-positive argument only, so large |x| neither overflows nor
- * turns 1 - y into garbage. */
 void g2c_sigmoid_forward(size_t n, const float *x, float *y)
 {
-    for (size_t i = 0; i < n; i++) {
-        float e = expf(-fabsf(x[i]));
-        y[i] = x[i] >= 0.0f ? 1.0f / (1.0f + e) : e / (1.0f + e);
-    }
+    pointwise(SIGMOID, n, 0.0f, x, NULL, y);
 }
 
 void g2c_sigmoid_backward(size_t n, const float *y, const float *dy, float *dx)
 {
-    if (!dx)
-        return;
-    ACCUMULATE(n, dx, dy[i] * y[i] * (1.0f - y[i]));
+    pointwise(SIGMOID_GRAD, n, 0.0f, y, dy, dx);
 }

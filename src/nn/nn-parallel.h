@@ -36,6 +36,13 @@ extern int g2c_optim_vector;
 void g2c_nn_parallel(int items, size_t work, void (*fn)(void *ctx, int i),
                      void *ctx);
 
+/* fn(ctx, lo, hi) over [0, n) cut into fixed chunks of G2C_NN_CHUNK
+ * elements (n below G2C_NN_PAR_MIN: one call on the calling thread). */
+enum { G2C_NN_CHUNK = 1 << 14 };
+void g2c_nn_parallel_range(size_t n,
+                           void (*fn)(void *ctx, size_t lo, size_t hi),
+                           void *ctx);
+
 /* cblas_sgemm (row-major; trans_* 0 or 1) split into panels of C over the
  * engine's threads, each a one-thread OpenBLAS product.  Every element of
  * C is computed by one panel, so the split does not change its bits. */

@@ -309,6 +309,35 @@ void g2c_nn_parallel(int items, size_t work, void (*fn)(void *ctx, int i),
     dispatch(j.chunks, run_chunk, &j);
 }
 
+typedef struct {
+    void (*fn)(void *ctx, size_t lo, size_t hi);
+    void *ctx;
+    size_t n;
+} Ranged;
+
+static void run_range(void *arg, int k)
+{
+    const Ranged *r = arg;
+    size_t lo = (size_t)k * G2C_NN_CHUNK;
+    size_t hi = r->n - lo < G2C_NN_CHUNK ? r->n : lo + G2C_NN_CHUNK;
+    r->fn(r->ctx, lo, hi);
+}
+
+void g2c_nn_parallel_range(size_t n,
+                           void (*fn)(void *ctx, size_t lo, size_t hi),
+                           void *ctx)
+{
+    if (n < G2C_NN_PAR_MIN || !g2c_nn_parallel_layers ||
+        g2c_nn_threads() <= 1) {
+        if (n > 0)
+            fn(ctx, 0, n);
+        return;
+    }
+    Ranged r = {fn, ctx, n};
+    g2c_nn_parallel((int)((n + G2C_NN_CHUNK - 1) / G2C_NN_CHUNK), n,
+                    run_range, &r);
+}
+
 /* ---- matrix products ----------------------------------------------------- */
 
 typedef struct {
