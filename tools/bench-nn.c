@@ -1,13 +1,14 @@
 /* Speed of the convolution layers, beside PyTorch.
  *
- *   bench-nn [--threads N] [--repeat R] [--net gen|patch|resnet|all]
+ *   bench-nn [--threads N] [--repeat R] [--net gen|patch|resnet|cls|all]
  *            [--no-torch] [--torch-script PATH] [--fwd A] [--dw A] [--dx A]
  *            [--fold COLS] [--cputime]
  *
  * Times forward and backward (dx, dw, db; no dx for a network's first
  * layer, as in training) of every convolution of (a) the CycleGAN ResNet
  * generator (ngf 64, 6 blocks) on 1x3x128x128, (b) the 70x70 PatchGAN on
- * the 1x3x128x128 image the generator makes, (c) ResNet-18 on 16x3x96x96.
+ * the 1x3x128x128 image the generator makes, (c) ResNet-18 on 16x3x96x96,
+ * and "cls": the G2C classifier's ("cpu" preset, one branch) on 16x3x96x96.
  * Each time is the best of R runs after one warm-up.  Unless --no-torch,
  * the same layers go to tools/bench_nn_torch.py (PyTorch, same thread
  * count) and both are printed side by side; "x" is PyTorch's time divided
@@ -60,6 +61,17 @@ static Layer layers[] = {
     {"resnet", "l4 256>512 s2", 0, 16, 256, 6, 6, 512, 3, 2, 1, Z, 0, 1, 1, 0, 0, 0, 0},
     {"resnet", "l4 512 (x3)", 0, 16, 512, 3, 3, 512, 3, 1, 1, Z, 0, 3, 1, 0, 0, 0, 0},
     {"resnet", "l4 1x1 s2", 0, 16, 256, 6, 6, 512, 1, 2, 0, Z, 0, 1, 1, 0, 0, 0, 0},
+    {"cls", "stem 3>32 s2", 0, 16, 3, 96, 96, 32, 3, 2, 1, Z, 0, 1, 0, 0, 0, 0, 0},
+    {"cls", "stem 32 (x2)", 0, 16, 32, 48, 48, 32, 3, 1, 1, Z, 0, 2, 1, 0, 0, 0, 0},
+    {"cls", "u0 32>64", 0, 16, 32, 24, 24, 64, 3, 1, 1, Z, 0, 1, 1, 0, 0, 0, 0},
+    {"cls", "u0 64", 0, 16, 64, 24, 24, 64, 3, 1, 1, Z, 0, 1, 1, 0, 0, 0, 0},
+    {"cls", "u0 1x1 32>64", 0, 16, 32, 24, 24, 64, 1, 1, 0, Z, 0, 1, 1, 0, 0, 0, 0},
+    {"cls", "u1 64>128", 0, 16, 64, 12, 12, 128, 3, 1, 1, Z, 0, 1, 1, 0, 0, 0, 0},
+    {"cls", "u1 128", 0, 16, 128, 12, 12, 128, 3, 1, 1, Z, 0, 1, 1, 0, 0, 0, 0},
+    {"cls", "u1 1x1 64>128", 0, 16, 64, 12, 12, 128, 1, 1, 0, Z, 0, 1, 1, 0, 0, 0, 0},
+    {"cls", "u2 128>256", 0, 16, 128, 6, 6, 256, 3, 1, 1, Z, 0, 1, 1, 0, 0, 0, 0},
+    {"cls", "u2 256", 0, 16, 256, 6, 6, 256, 3, 1, 1, Z, 0, 1, 1, 0, 0, 0, 0},
+    {"cls", "u2 1x1 128>256", 0, 16, 128, 6, 6, 256, 1, 1, 0, Z, 0, 1, 1, 0, 0, 0, 0},
 };
 #undef R
 #undef Z
@@ -299,8 +311,8 @@ int main(int argc, char **argv)
         printf(" | %7s %6s %7s %6s | %5s %5s", "torch f", "GF/s", "torch b",
                "GF/s", "x fwd", "x bwd");
     printf("\n");
-    const char *nets[] = {"gen", "patch", "resnet"};
-    for (int k = 0; k < 3; k++) {
+    const char *nets[] = {"gen", "patch", "resnet", "cls"};
+    for (int k = 0; k < 4; k++) {
         double f = 0, b = 0, tf = 0, tb = 0, fl = 0, bfl = 0;
         int any = 0;
         for (int i = 0; i < NLAYERS; i++) {

@@ -451,13 +451,31 @@ static int tconv_fits(const G2cConv2d *c)
             (c->pad <= c->kernel - 1 && pad_w(c) <= kernel_w(c) - 1));
 }
 
+/* Where the implicit GEMM beat im2col + OpenBLAS (tools/bench-nn, one
+ * thread, CPU time): it gathers or copies 32 columns for every k of every
+ * panel, which costs what im2col does when k is short (a 3-channel input,
+ * 1x1 kernels; a 1x1 stride-1 layer has no im2col at all) or when a
+ * strided layer (gathers) has few output channels to share them; past
+ * k = 2560 its 32-column panel no longer stays in L2 beside the weights
+ * streaming by.  m: output channels, k: the product's inner length. */
+static int implicit_pays(int m, int k, int taps, int stride)
+{
+    return taps > 1 && k >= 64 && k <= 2560 && (stride == 1 || m >= 128);
+}
+
 static G2cConvAlgo pick_fwd(const G2cConv2d *c)
 {
     G2cConvAlgo a = g2c_conv_tuning.fwd;
     if (a == G2C_CONV_DIRECT && direct_fits(c))
         return a;
+    if (a == G2C_CONV_IMPLICIT)
+        return a;
     if (a == G2C_CONV_AUTO && direct_fits(c) && direct_fast())
         return G2C_CONV_DIRECT;
+    const int taps = c->kernel * kernel_w(c);
+    if (a == G2C_CONV_AUTO && direct_fast() &&
+        implicit_pays(c->out_c, c->in_c * taps, taps, c->stride))
+        return G2C_CONV_IMPLICIT;
     return G2C_CONV_GEMM;
 }
 
@@ -475,18 +493,31 @@ static G2cConvAlgo pick_dw(const G2cConv2d *c)
     return G2C_CONV_GEMM;
 }
 
+/* dx as an implicit GEMM: TCONV's correlation, written straight into dx
+ * (zero padding only: a reflected border folds back afterwards). */
+static int implicit_dx_fits(const G2cConv2d *c)
+{
+    return tconv_fits(c) && c->pad_mode == G2C_PAD_ZERO;
+}
+
 static G2cConvAlgo pick_dx(const G2cConv2d *c)
 {
     G2cConvAlgo a = g2c_conv_tuning.dx;
     int direct = direct_fits(c) && tconv_fits(c);
     if (a == G2C_CONV_DIRECT)
         return direct ? a : G2C_CONV_GEMM;
+    if (a == G2C_CONV_IMPLICIT)
+        return implicit_dx_fits(c) ? a : G2C_CONV_GEMM;
     if (a == G2C_CONV_TCONV)
         return tconv_fits(c) ? a : G2C_CONV_GEMM;
     if (a == G2C_CONV_GEMM)
         return a;
     if (direct && direct_fast())
         return G2C_CONV_DIRECT;
+    const int taps = c->kernel * kernel_w(c);
+    if (implicit_dx_fits(c) && direct_fast() &&
+        implicit_pays(c->in_c, c->out_c * taps, taps, 1))
+        return G2C_CONV_IMPLICIT;
     /* Wt * dY has out_c as its inner dimension: fine for OpenBLAS from a few
      * dozen on (and then col2im is cheaper than the padded correlation),
      * hopeless for a 3- or 1-channel output. */
@@ -596,10 +627,16 @@ static void forward_gemm(const G2cConv2d *c, const float *x, const float *w,
 void g2c_conv2d_forward(const G2cConv2d *c, const float *x, const float *w,
                         const float *b, float *y)
 {
-    if (pick_fwd(c) == G2C_CONV_DIRECT)
+    G2cConvAlgo a = pick_fwd(c);
+    if (a == G2C_CONV_DIRECT) {
         forward_direct(c, x, w, b, y);
-    else
-        forward_gemm(c, x, w, b, y);
+        return;
+    }
+    const G2cPatches g = patches_of(c);
+    if (a == G2C_CONV_IMPLICIT &&
+        g2c_conv_implicit(&g, c->batch, c->out_c, x, w, b, y, 0) == 0)
+        return;
+    forward_gemm(c, x, w, b, y);
 }
 
 /* ---- backward ---------------------------------------------------------- */
@@ -784,6 +821,17 @@ static void backward_dw_direct(const G2cConv2d *c, const float *x,
     }
 }
 
+/* 1 if done; 0 where the CPU cannot (the caller falls back to GEMM). */
+static int backward_dx_implicit(const G2cConv2d *c, const float *w,
+                                const float *dy, float *dx)
+{
+    const DxPlan d = dx_plan(c);
+    const G2cPatches g = {c->out_c, g2c_conv2d_out_h(c), g2c_conv2d_out_w(c),
+                          c->kernel, kernel_w(c), 1, d.qh, d.qw, d.oh, d.ow,
+                          G2C_PAD_ZERO};
+    return g2c_conv_implicit_flipped(&g, c->batch, c->in_c, dy, w, dx) == 0;
+}
+
 void g2c_conv2d_backward(const G2cConv2d *c, const float *x, const float *w,
                          const float *dy, float *dx, float *dw, float *db)
 {
@@ -796,6 +844,8 @@ void g2c_conv2d_backward(const G2cConv2d *c, const float *x, const float *w,
         backward_gemm(c, x, w, dy, dx_gemm, dw_gemm);
     if (dw && !dw_gemm)
         backward_dw_direct(c, x, dy, dw);
+    if (dx_algo == G2C_CONV_IMPLICIT && !backward_dx_implicit(c, w, dy, dx))
+        backward_gemm(c, x, w, dy, dx, NULL);
     if (dx_algo == G2C_CONV_TCONV)
         backward_dx_tconv(c, w, dy, dx);
     else if (dx_algo == G2C_CONV_DIRECT)

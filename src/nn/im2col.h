@@ -62,6 +62,27 @@ void g2c_thin_conv_dw(int m, int c, int hp, int wp, int kh, int kw,
  * a training loop allocates only during its first step.  The layers have no
  * error path, so running out of memory here aborts with a message. */
 float *g2c_nn_scratch(size_t n);
+/* The same, a second buffer: for the items of a parallel job, which may
+ * run on the calling thread while its g2c_nn_scratch() buffer is in use. */
+float *g2c_nn_item_scratch(size_t n);
+
+/* y (+)= the correlation of x with w as an implicit GEMM: the im2col
+ * matrix is never written; each item gathers 32 of its columns into a
+ * packed panel that an AVX-512 register-blocked kernel multiplies with the
+ * packed weights.  g: one image's geometry (any kernel, stride, zero or
+ * reflect padding); w [m, c * kh * kw]; y [batch, m, oh, ow]; bias may be
+ * NULL; accumulate = 1 adds into y.  Every output element is one kernel
+ * call's full sum, so the result does not depend on the thread count.
+ * Returns -1 (nothing done) where the CPU has no AVX-512 or the padded
+ * input is too large for 32-bit gather offsets. */
+int g2c_conv_implicit(const G2cPatches *g, int batch, int m, const float *x,
+                      const float *w, const float *bias, float *y,
+                      int accumulate);
+/* The same with w [c, m, kh, kw] used transposed and turned by 180
+ * degrees, adding into y: a convolution's dx as the correlation of its dy
+ * (c = its out_c, m = its in_c). */
+int g2c_conv_implicit_flipped(const G2cPatches *g, int batch, int m,
+                              const float *x, const float *w, float *y);
 
 /* Algorithm choice.  AUTO picks by shape; the others force one path where
  * it applies (tests cover each path; the benchmark compares them). */
@@ -70,6 +91,7 @@ typedef enum {
     G2C_CONV_GEMM,   /* im2col + sgemm (dx: sgemm + col2im) */
     G2C_CONV_DIRECT, /* thin direct kernels (stride 1, few channels) */
     G2C_CONV_TCONV,  /* dx as a stride-1 correlation of dy: im2col + sgemm */
+    G2C_CONV_IMPLICIT, /* implicit GEMM (fwd; dx as TCONV's correlation) */
 } G2cConvAlgo;
 
 typedef struct {

@@ -69,11 +69,15 @@ typedef struct {
     size_t size;
 } Scratch;
 
-static _Thread_local Scratch scratch;
-static pthread_key_t scratch_key;
+/* Two buffers per thread: slot 0 for a layer's own temporaries, slot 1 for
+ * what the items of a parallel job need while the caller's slot 0 is in
+ * use (the caller runs items too). */
+enum { SLOTS = 2 };
+static _Thread_local Scratch scratch[SLOTS];
+static pthread_key_t scratch_key[SLOTS];
 static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
 
-/* Frees a worker thread's buffer when the thread ends. */
+/* Frees a worker thread's buffers when the thread ends. */
 static void scratch_free(void *p)
 {
     free(p);
@@ -81,13 +85,15 @@ static void scratch_free(void *p)
 
 static void scratch_key_init(void)
 {
-    pthread_key_create(&scratch_key, scratch_free);
+    for (int i = 0; i < SLOTS; i++)
+        pthread_key_create(&scratch_key[i], scratch_free);
 }
 
-float *g2c_nn_scratch(size_t n)
+static float *scratch_in(int slot, size_t n)
 {
-    if (n <= scratch.size)
-        return scratch.data;
+    Scratch *s = &scratch[slot];
+    if (n <= s->size)
+        return s->data;
     pthread_once(&scratch_once, scratch_key_init);
     /* Round up to whole cache lines; the old contents need not survive. */
     size_t bytes = (n * sizeof(float) + 63) & ~(size_t)63;
@@ -96,9 +102,19 @@ float *g2c_nn_scratch(size_t n)
         fprintf(stderr, "g2c: nn scratch: out of memory for %zu floats\n", n);
         abort();
     }
-    free(scratch.data);
-    scratch.data = p;
-    scratch.size = bytes / sizeof(float);
-    pthread_setspecific(scratch_key, p);
+    free(s->data);
+    s->data = p;
+    s->size = bytes / sizeof(float);
+    pthread_setspecific(scratch_key[slot], p);
     return p;
+}
+
+float *g2c_nn_scratch(size_t n)
+{
+    return scratch_in(0, n);
+}
+
+float *g2c_nn_item_scratch(size_t n)
+{
+    return scratch_in(1, n);
 }

@@ -57,6 +57,11 @@ static const Case cases[] = {
     {{2, 3, 9, 10, 4, 3, 2, 1, G2C_PAD_ZERO, 5, 2}, 1},
     {{1, 2, 5, 40, 3, 1, 1, 0, G2C_PAD_ZERO, 7, 3}, 1},
     {{2, 6, 5, 7, 5, 3, 1, 2, G2C_PAD_ZERO, 1, 0}, 1}, /* pad > k - 1 */
+    /* implicit GEMM: 2 panels of 12 rows + padding, 32-column panels that
+     * span images (exact columns) and wide rows with dropped columns */
+    {{2, 5, 6, 24, 20, 3, 1, 1, G2C_PAD_ZERO}, 1},
+    {{3, 4, 7, 9, 13, 3, 2, 1, G2C_PAD_ZERO}, 0},
+    {{2, 3, 5, 22, 9, 3, 1, 1, G2C_PAD_REFLECT}, 1},
 };
 
 static int kw_of(const G2cConv2d *c)
@@ -86,6 +91,8 @@ static const Plan plans[] = {
     {"direct", {G2C_CONV_DIRECT, G2C_CONV_DIRECT, G2C_CONV_DIRECT, 1, 0}, 0, 0},
     {"direct-c", {G2C_CONV_DIRECT, G2C_CONV_DIRECT, G2C_CONV_DIRECT, 1, 1}, 0},
     {"tconv-c", {G2C_CONV_GEMM, G2C_CONV_GEMM, G2C_CONV_TCONV, 1 << 30, 1}, 0},
+    {"implicit",
+     {G2C_CONV_IMPLICIT, G2C_CONV_GEMM, G2C_CONV_IMPLICIT, 1, 0}, 0, 1},
 };
 
 /* ---- double-precision reference -------------------------------------- */
