@@ -13,7 +13,7 @@
  * the same layers go to tools/bench_nn_torch.py (PyTorch, same thread
  * count) and both are printed side by side; "x" is PyTorch's time divided
  * by ours (above 1: g2c is faster).  A, for the algorithm options:
- * auto, gemm, tconv, direct. */
+ * auto, gemm, tconv, direct, implicit. */
 #include "g2c/nn.h"
 #include "../src/nn/im2col.h"
 
@@ -222,6 +222,8 @@ static G2cConvAlgo parse_algo(const char *s)
         return G2C_CONV_TCONV;
     if (strcmp(s, "direct") == 0)
         return G2C_CONV_DIRECT;
+    if (strcmp(s, "implicit") == 0)
+        return G2C_CONV_IMPLICIT;
     return G2C_CONV_AUTO;
 }
 

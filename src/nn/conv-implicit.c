@@ -209,23 +209,34 @@ static AVX512 void kernel8(int k, const float *a, const float *b, float *t)
     kernel(8, k, a, b, t);
 }
 
-/* Rows [o0, o0 + rows) of the tile into y, run by run. */
-static void store_tile(const Job *j, const Runs *runs, int o0, int rows,
-                       const float *tile)
+/* Rows [o0, o0 + rows) of the tile into y, run by run (up to 32 floats:
+ * two masked vectors per row). */
+static AVX512 void store_tile(const Job *j, const Runs *runs, int o0,
+                              int rows, const float *tile)
 {
     for (int r = 0; r < runs->count; r++) {
         const int t = runs->run[r].t, len = runs->run[r].len;
+        const __mmask16 m0 = (__mmask16)(len >= 16 ? 0xFFFF : (1u << len) - 1);
+        const __mmask16 m1 =
+            (__mmask16)(len <= 16 ? 0 : len >= 32 ? 0xFFFF
+                                                  : (1u << (len - 16)) - 1);
         for (int i = 0; i < rows; i++) {
             const float *src = tile + i * NR + t;
             float *d = j->y + runs->run[r].dst + (size_t)(o0 + i) * j->P;
+            __m512 v0 = _mm512_maskz_loadu_ps(m0, src);
+            __m512 v1 = _mm512_maskz_loadu_ps(m1, src + 16);
+            __m512 add = j->accumulate
+                             ? _mm512_setzero_ps()
+                             : _mm512_set1_ps(j->bias ? j->bias[o0 + i] : 0.0f);
             if (j->accumulate) {
-                for (int q = 0; q < len; q++)
-                    d[q] += src[q];
+                v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(m0, d));
+                v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(m1, d + 16));
             } else {
-                float bv = j->bias ? j->bias[o0 + i] : 0.0f;
-                for (int q = 0; q < len; q++)
-                    d[q] = src[q] + bv;
+                v0 = _mm512_add_ps(v0, add);
+                v1 = _mm512_add_ps(v1, add);
             }
+            _mm512_mask_storeu_ps(d, m0, v0);
+            _mm512_mask_storeu_ps(d + 16, m1, v1);
         }
     }
 }
@@ -260,49 +271,168 @@ static int rows_per_panel(int m)
     return p8 < p12 ? 8 : 12;
 }
 
-static int run(const G2cPatches *g, int batch, int m, const float *x,
-               const float *w, int flip, const float *bias, float *y,
-               int accumulate)
+/* What every implicit product needs: the padded input and the gather
+ * offsets of the k rows, in the caller's scratch with `extra` floats more
+ * for the caller; the Job's geometry fields are filled in.  Returns the
+ * extra space, or NULL where this CPU or size cannot take the path. */
+static float *prepare(const G2cPatches *g, int batch, int m, int wide,
+                      const float *x, size_t extra, Job *j)
 {
     if (!__builtin_cpu_supports("avx512f") || g2c_conv_tuning.generic)
-        return -1;
+        return NULL;
     const int hp = g->h + 2 * g->ph, wp = g->w + 2 * g->pw;
     const size_t in_sz = (size_t)g->c * hp * wp;
     if (in_sz * (size_t)batch >= (size_t)INT32_MAX / 2)
-        return -1;
+        return NULL;
     const int k = g->c * g->kh * g->kw, mr = rows_per_panel(m);
-    const int m_panels = (m + mr - 1) / mr;
-    const size_t P = (size_t)g->oh * g->ow, N = P * (size_t)batch;
-    /* Wide rows where they waste little (at most wp - ow of every wp
-     * columns computed for nothing), exact columns by gathers elsewhere. */
-    const int wide = g->stride == 1 && g->ow >= WIDE_MIN_WIDTH;
-    const int wide_panels = wide ? (g->oh * wp + NR - 1) / NR : 0;
-    /* One allocation: padded input (+ the dropped columns' overrun past
-     * the last image), packed weights, gather offsets. */
+    const size_t P = (size_t)g->oh * g->ow;
+    /* The wide rows' dropped columns read past the last image. */
     const size_t slack = wide ? (size_t)NR + g->kw : 0;
     const size_t pad_n = in_sz * (size_t)batch + slack;
-    const size_t apack_n = (size_t)m_panels * k * mr;
     const size_t koff_n = ((size_t)k + 15) / 16 * 16;
-    float *buf = g2c_nn_scratch(pad_n + apack_n + koff_n);
-    float *xpad = buf, *apack = buf + pad_n;
-    int32_t *koff = (int32_t *)(apack + apack_n);
+    float *buf = g2c_nn_scratch(pad_n + koff_n + extra);
+    int32_t *koff = (int32_t *)(buf + pad_n);
     for (int ch = 0, kk = 0; ch < g->c; ch++)
         for (int ky = 0; ky < g->kh; ky++)
             for (int kx = 0; kx < g->kw; kx++)
                 koff[kk++] = (int32_t)((size_t)ch * hp * wp +
                                        (size_t)ky * wp + kx);
-    PadJob pj = {x, xpad, *g, (size_t)g->c * g->h * g->w, in_sz};
+    PadJob pj = {x, buf, *g, (size_t)g->c * g->h * g->w, in_sz};
     g2c_nn_parallel(batch, pad_n, pad_image, &pj);
-    memset(xpad + pad_n - slack, 0, slack * sizeof *xpad);
-    Job j = {.m = m, .k = k, .mr = mr, .m_panels = m_panels, .hp = hp,
-             .wp = wp, .ow = g->ow, .stride = g->stride, .P = P, .N = N,
-             .out_sz = (size_t)m * P, .in_sz = in_sz, .apack = apack,
-             .xpad = xpad, .bias = bias, .koff = koff, .y = y,
-             .accumulate = accumulate, .w = w, .flip = flip, .kh = g->kh,
-             .kw = g->kw, .wide_panels = wide_panels};
-    g2c_nn_parallel(m_panels, (size_t)m * k, pack_weights, &j);
-    const int items = wide ? batch * wide_panels : (int)((N + NR - 1) / NR);
-    g2c_nn_parallel(items, N * (size_t)k, run_panel, &j);
+    memset(buf + pad_n - slack, 0, slack * sizeof *buf);
+    *j = (Job){.m = m, .k = k, .mr = mr, .m_panels = (m + mr - 1) / mr,
+               .hp = hp, .wp = wp, .ow = g->ow, .stride = g->stride, .P = P,
+               .N = P * (size_t)batch, .out_sz = (size_t)m * P,
+               .in_sz = in_sz, .xpad = buf, .koff = koff, .kh = g->kh,
+               .kw = g->kw};
+    return buf + pad_n + koff_n;
+}
+
+static int run(const G2cPatches *g, int batch, int m, const float *x,
+               const float *w, int flip, const float *bias, float *y,
+               int accumulate)
+{
+    /* Wide rows where they waste little (at most wp - ow of every wp
+     * columns computed for nothing), exact columns by gathers elsewhere. */
+    const int wide = g->stride == 1 && g->ow >= WIDE_MIN_WIDTH;
+    const int k = g->c * g->kh * g->kw, mr = rows_per_panel(m);
+    const size_t apack_n = (size_t)((m + mr - 1) / mr) * k * mr;
+    Job j;
+    float *apack = prepare(g, batch, m, wide, x, apack_n, &j);
+    if (!apack)
+        return -1;
+    j.apack = apack;
+    j.w = w;
+    j.flip = flip;
+    j.bias = bias;
+    j.y = y;
+    j.accumulate = accumulate;
+    const int wp = g->w + 2 * g->pw;
+    j.wide_panels = wide ? (g->oh * wp + NR - 1) / NR : 0;
+    g2c_nn_parallel(j.m_panels, (size_t)m * k, pack_weights, &j);
+    const int items =
+        wide ? batch * j.wide_panels : (int)((j.N + NR - 1) / NR);
+    g2c_nn_parallel(items, j.N * (size_t)k, run_panel, &j);
+    return 0;
+}
+
+/* ---- dw = dY * B^T ------------------------------------------------------ */
+
+/* Pixels per block of the inner sum: the block's 32 gathered k columns
+ * (32 KB) stay in L1 while every row panel of dY passes over them. */
+enum { DW_BLOCK = 256 };
+
+typedef struct {
+    Job j;
+    const float *dy;
+    float *dw;
+    float *dyt; /* dY packed as A panels: [m_panels][N][mr] */
+} DwJob;
+
+/* One row panel of dY, transposed: every pixel's mr channel values side
+ * by side, as the kernel broadcasts them; rows past m zero. */
+static void pack_dy(void *ctx, int pm)
+{
+    const DwJob *d = ctx;
+    const Job *j = &d->j;
+    float *dst = d->dyt + (size_t)pm * j->N * j->mr;
+    const size_t images = j->N / j->P;
+    for (int i = 0; i < j->mr; i++) {
+        const int row = pm * j->mr + i;
+        for (size_t img = 0; img < images; img++) {
+            float *o = dst + img * j->P * j->mr + i;
+            if (row >= j->m) {
+                for (size_t p = 0; p < j->P; p++)
+                    o[p * j->mr] = 0.0f;
+                continue;
+            }
+            const float *src = d->dy + img * j->out_sz + (size_t)row * j->P;
+            for (size_t p = 0; p < j->P; p++)
+                o[p * j->mr] = src[p];
+        }
+    }
+}
+
+/* dw[:, k0 .. k0 + 32) for one item: the sum over all pixels, block by
+ * block, into a private [m_panels * mr][32] accumulator. */
+static AVX512 void dw_panel(void *ctx, int item)
+{
+    const DwJob *d = ctx;
+    const Job *j = &d->j;
+    const int k0 = item * NR, kn = j->k - k0 < NR ? j->k - k0 : NR;
+    const int rows = j->m_panels * j->mr;
+    float *bb = g2c_nn_item_scratch((size_t)DW_BLOCK * NR +
+                                    (size_t)rows * NR + 12 * NR);
+    float *acc = bb + (size_t)DW_BLOCK * NR;
+    float *tile = acc + (size_t)rows * NR;
+    memset(acc, 0, (size_t)rows * NR * sizeof *acc);
+    int32_t koff[NR] __attribute__((aligned(64)));
+    for (int t = 0; t < NR; t++)
+        koff[t] = j->koff[k0 + (t < kn ? t : 0)];
+    const __m512i o0 = _mm512_load_si512(koff);
+    const __m512i o1 = _mm512_load_si512(koff + 16);
+    for (size_t n0 = 0; n0 < j->N; n0 += DW_BLOCK) {
+        const int nc = j->N - n0 < DW_BLOCK ? (int)(j->N - n0) : DW_BLOCK;
+        for (int t = 0; t < nc; t++) {
+            __m512i base = _mm512_set1_epi32(exact_base(j, n0 + t));
+            _mm512_store_ps(bb + (size_t)t * NR,
+                            _mm512_i32gather_ps(_mm512_add_epi32(base, o0),
+                                                j->xpad, 4));
+            _mm512_store_ps(bb + (size_t)t * NR + 16,
+                            _mm512_i32gather_ps(_mm512_add_epi32(base, o1),
+                                                j->xpad, 4));
+        }
+        for (int pm = 0; pm < j->m_panels; pm++) {
+            const float *a = d->dyt + ((size_t)pm * j->N + n0) * j->mr;
+            if (j->mr == 12)
+                kernel12(nc, a, bb, tile);
+            else
+                kernel8(nc, a, bb, tile);
+            float *s = acc + (size_t)pm * j->mr * NR;
+            for (int q = 0; q < j->mr * NR; q++)
+                s[q] += tile[q];
+        }
+    }
+    for (int row = 0; row < j->m; row++)
+        for (int t = 0; t < kn; t++)
+            d->dw[(size_t)row * j->k + k0 + t] += acc[(size_t)row * NR + t];
+}
+
+int g2c_conv_implicit_dw(const G2cPatches *g, int batch, int m,
+                         const float *x, const float *dy, float *dw)
+{
+    DwJob d;
+    const int mr = rows_per_panel(m);
+    const size_t n = (size_t)g->oh * g->ow * batch;
+    d.dyt = prepare(g, batch, m, 0, x, (size_t)((m + mr - 1) / mr) * mr * n,
+                    &d.j);
+    if (!d.dyt)
+        return -1;
+    d.dy = dy;
+    d.dw = dw;
+    g2c_nn_parallel(d.j.m_panels, d.j.N * (size_t)m, pack_dy, &d);
+    const int items = (d.j.k + NR - 1) / NR;
+    g2c_nn_parallel(items, d.j.N * (size_t)d.j.k, dw_panel, &d);
     return 0;
 }
 
@@ -334,6 +464,13 @@ int g2c_conv_implicit_flipped(const G2cPatches *g, int batch, int m,
                               const float *x, const float *w, float *y)
 {
     (void)g, (void)batch, (void)m, (void)x, (void)w, (void)y;
+    return -1;
+}
+
+int g2c_conv_implicit_dw(const G2cPatches *g, int batch, int m,
+                         const float *x, const float *dy, float *dw)
+{
+    (void)g, (void)batch, (void)m, (void)x, (void)dy, (void)dw;
     return -1;
 }
 

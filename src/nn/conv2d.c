@@ -487,9 +487,17 @@ static G2cConvAlgo pick_dw(const G2cConv2d *c)
     G2cConvAlgo a = g2c_conv_tuning.dw;
     if (a == G2C_CONV_DIRECT && direct_fits(c))
         return a;
+    if (a == G2C_CONV_IMPLICIT)
+        return a;
     if (a == G2C_CONV_AUTO && direct_fits(c) && c->out_c <= G2C_THIN_MAX &&
         direct_fast())
         return G2C_CONV_DIRECT;
+    /* The implicit dw gathers 32 k values per pixel for every 32 k: only
+     * many output channels share that (tools/bench-nn: ahead from 256, even
+     * at 128, behind at 32 and 64). */
+    if (a == G2C_CONV_AUTO && c->kernel * kernel_w(c) > 1 && c->out_c >= 128 &&
+        direct_fast())
+        return G2C_CONV_IMPLICIT;
     return G2C_CONV_GEMM;
 }
 
@@ -838,11 +846,18 @@ void g2c_conv2d_backward(const G2cConv2d *c, const float *x, const float *w,
     if (db)
         backward_db(c, dy, db);
     G2cConvAlgo dx_algo = dx ? pick_dx(c) : G2C_CONV_AUTO;
-    float *dw_gemm = dw && pick_dw(c) == G2C_CONV_GEMM ? dw : NULL;
+    G2cConvAlgo dw_algo = dw ? pick_dw(c) : G2C_CONV_AUTO;
+    if (dw_algo == G2C_CONV_IMPLICIT) {
+        const G2cPatches g = patches_of(c);
+        dw_algo = g2c_conv_implicit_dw(&g, c->batch, c->out_c, x, dy, dw) == 0
+                      ? G2C_CONV_AUTO /* done */
+                      : G2C_CONV_GEMM;
+    }
+    float *dw_gemm = dw_algo == G2C_CONV_GEMM ? dw : NULL;
     float *dx_gemm = dx_algo == G2C_CONV_GEMM ? dx : NULL;
     if (dw_gemm || dx_gemm)
         backward_gemm(c, x, w, dy, dx_gemm, dw_gemm);
-    if (dw && !dw_gemm)
+    if (dw_algo == G2C_CONV_DIRECT)
         backward_dw_direct(c, x, dy, dw);
     if (dx_algo == G2C_CONV_IMPLICIT && !backward_dx_implicit(c, w, dy, dx))
         backward_gemm(c, x, w, dy, dx, NULL);

@@ -83,6 +83,11 @@ int g2c_conv_implicit(const G2cPatches *g, int batch, int m, const float *x,
  * (c = its out_c, m = its in_c). */
 int g2c_conv_implicit_flipped(const G2cPatches *g, int batch, int m,
                               const float *x, const float *w, float *y);
+/* dw [m, c * kh * kw] += dy [batch, m, oh, ow] times the transposed im2col
+ * matrix of x, the same way (32 gathered k columns per item, the pixel
+ * sum in blocks of 256; each dw element is one item's). */
+int g2c_conv_implicit_dw(const G2cPatches *g, int batch, int m,
+                         const float *x, const float *dy, float *dw);
 
 /* Algorithm choice.  AUTO picks by shape; the others force one path where
  * it applies (tests cover each path; the benchmark compares them). */

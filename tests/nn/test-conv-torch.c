@@ -145,7 +145,7 @@ static const struct {
     {"tconv-fold", {G2C_CONV_GEMM, G2C_CONV_GEMM, G2C_CONV_TCONV, 1 << 30, 0}},
     {"direct", {G2C_CONV_DIRECT, G2C_CONV_DIRECT, G2C_CONV_DIRECT, 1, 0}},
     {"direct-c", {G2C_CONV_DIRECT, G2C_CONV_DIRECT, G2C_CONV_DIRECT, 1, 1}},
-    {"implicit", {G2C_CONV_IMPLICIT, G2C_CONV_GEMM, G2C_CONV_IMPLICIT, 1, 0}},
+    {"implicit", {G2C_CONV_IMPLICIT, G2C_CONV_IMPLICIT, G2C_CONV_IMPLICIT, 1, 0}},
 };
 
 int main(void)

@@ -92,7 +92,7 @@ static const Plan plans[] = {
     {"direct-c", {G2C_CONV_DIRECT, G2C_CONV_DIRECT, G2C_CONV_DIRECT, 1, 1}, 0},
     {"tconv-c", {G2C_CONV_GEMM, G2C_CONV_GEMM, G2C_CONV_TCONV, 1 << 30, 1}, 0},
     {"implicit",
-     {G2C_CONV_IMPLICIT, G2C_CONV_GEMM, G2C_CONV_IMPLICIT, 1, 0}, 0, 1},
+     {G2C_CONV_IMPLICIT, G2C_CONV_IMPLICIT, G2C_CONV_IMPLICIT, 1, 0}, 0, 1},
 };
 
 /* ---- double-precision reference -------------------------------------- */
