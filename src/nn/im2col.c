@@ -371,10 +371,50 @@ void g2c_col2im(const G2cPatches *g, const float *col, size_t ld, float *x)
 
 /* ---- explicit padding ------------------------------------------------ */
 
+#ifdef G2C_HAVE_AVX512_PATH
+/* Zero padding of a whole plane, 16 destination floats at a time with
+ * masks: the rows of the classifier's late layers are 6 to 24 floats,
+ * where a memcpy and two fills per row cost more than the copy. */
+__attribute__((target("avx512f"))) static void
+pad_plane_zero_avx512(int h, int w, int ph, int pw, const float *src,
+                      float *dst)
+{
+    const int hp = h + 2 * ph, wp = w + 2 * pw;
+    for (int y = 0; y < hp; y++) {
+        float *d = dst + (size_t)y * wp;
+        const int iy = y - ph;
+        for (int j = 0; j < wp; j += 16) {
+            const int lo = pw - j, hi = pw + w - j; /* source lanes */
+            unsigned keep = 0;
+            if (iy >= 0 && iy < h && hi > 0 && lo < 16) {
+                unsigned top = hi >= 16 ? 0xFFFFu : (1u << hi) - 1;
+                unsigned bottom = lo <= 0 ? 0u : (1u << lo) - 1;
+                keep = top & ~bottom;
+            }
+            const unsigned store =
+                wp - j >= 16 ? 0xFFFFu : (1u << (wp - j)) - 1;
+            /* Masked-off lanes are never read, so the address may point
+             * before the row (its first lanes are padding). */
+            __m512 v = _mm512_maskz_loadu_ps(
+                (__mmask16)keep, src + (ptrdiff_t)iy * w + (j - pw));
+            _mm512_mask_storeu_ps(d + j, (__mmask16)store, v);
+        }
+    }
+}
+#endif
+
 void g2c_pad_planes(int c, int h, int w, int ph, int pw, G2cPadMode mode,
                     const float *x, float *xp)
 {
     const int hp = h + 2 * ph, wp = w + 2 * pw;
+#ifdef G2C_HAVE_AVX512_PATH
+    if (mode == G2C_PAD_ZERO && use_avx512()) {
+        for (int ch = 0; ch < c; ch++)
+            pad_plane_zero_avx512(h, w, ph, pw, x + (size_t)ch * h * w,
+                                  xp + (size_t)ch * hp * wp);
+        return;
+    }
+#endif
     for (int ch = 0; ch < c; ch++) {
         const float *src = x + (size_t)ch * h * w;
         float *dst = xp + (size_t)ch * hp * wp;
