@@ -29,9 +29,7 @@
 
 enum { NR = 32 };
 
-/* Output rows at least this wide take the wide-row layout (stride 1):
- * a 3x3 layer then computes 2 extra columns per 20 or more. */
-enum { WIDE_MIN_WIDTH = 20 };
+enum { WIDE_MIN_WIDTH = G2C_WIDE_MIN_WIDTH };
 
 typedef struct {
     int m, k, mr, m_panels;
@@ -418,9 +416,129 @@ static AVX512 void dw_panel(void *ctx, int item)
             d->dw[(size_t)row * j->k + k0 + t] += acc[(size_t)row * NR + t];
 }
 
+/* ---- dw over wide rows (stride 1): dot products, no gathers ------------ */
+
+/* dW[o, k] = sum over images and v of dYw[o, image, v] * xpad[image,
+ * v + koff[k]], where v runs over the wide rows (oh x wp, the dropped
+ * columns' dY set to 0): for every k the x values are 32 consecutive
+ * floats, so blocks of 4 output channels x 6 k keep 24 vector partial sums
+ * in registers while dY and x stream past, 16 columns at a time.  The
+ * partial sums carry from image to image in a private buffer and are
+ * summed across their lanes at the end. */
+enum { WMB = 4, WKB = 6 };
+
+typedef struct {
+    Job j;
+    const float *dy;
+    float *dw;
+    float *dyw;  /* [m_blocks * 4][batch][vp], zero where no output */
+    size_t vp;   /* wide columns per image, a multiple of 16 */
+    int batch, k_blocks;
+} WideDw;
+
+static void pack_dy_wide(void *ctx, int row)
+{
+    const WideDw *d = ctx;
+    const Job *j = &d->j;
+    const int oh = (int)(j->P / j->ow);
+    for (int img = 0; img < d->batch; img++) {
+        float *dst = d->dyw + ((size_t)row * d->batch + img) * d->vp;
+        memset(dst, 0, d->vp * sizeof *dst);
+        if (row >= j->m)
+            continue;
+        const float *src = d->dy + img * j->out_sz + (size_t)row * j->P;
+        for (int oy = 0; oy < oh; oy++)
+            memcpy(dst + (size_t)oy * j->wp, src + (size_t)oy * j->ow,
+                   (size_t)j->ow * sizeof *dst);
+    }
+}
+
+static AVX512 void wide_dw_block(const WideDw *d, int mb, int img, int kb,
+                                 __m512 *sums)
+{
+    const Job *j = &d->j;
+    const float *dy0 = d->dyw + ((size_t)mb * WMB * d->batch + img) * d->vp;
+    const size_t row = (size_t)d->batch * d->vp;
+    const float *x = j->xpad + (size_t)img * j->in_sz;
+    const float *xs[WKB];
+    for (int q = 0; q < WKB; q++) {
+        int kk = kb * WKB + q;
+        xs[q] = x + j->koff[kk < j->k ? kk : 0];
+    }
+    __m512 acc[WMB][WKB];
+#pragma GCC unroll 4
+    for (int i = 0; i < WMB; i++)
+#pragma GCC unroll 6
+        for (int q = 0; q < WKB; q++)
+            acc[i][q] = sums[i * WKB + q];
+    for (size_t v = 0; v < d->vp; v += 16) {
+        __m512 dv[WMB];
+#pragma GCC unroll 4
+        for (int i = 0; i < WMB; i++)
+            dv[i] = _mm512_loadu_ps(dy0 + i * row + v);
+#pragma GCC unroll 6
+        for (int q = 0; q < WKB; q++) {
+            __m512 xv = _mm512_loadu_ps(xs[q] + v);
+#pragma GCC unroll 4
+            for (int i = 0; i < WMB; i++)
+                acc[i][q] = _mm512_fmadd_ps(dv[i], xv, acc[i][q]);
+        }
+    }
+#pragma GCC unroll 4
+    for (int i = 0; i < WMB; i++)
+#pragma GCC unroll 6
+        for (int q = 0; q < WKB; q++)
+            sums[i * WKB + q] = acc[i][q];
+}
+
+/* One item: 4 output channels, every k, every image. */
+static AVX512 void wide_dw_rows(void *ctx, int mb)
+{
+    const WideDw *d = ctx;
+    const Job *j = &d->j;
+    const size_t n = (size_t)d->k_blocks * WMB * WKB;
+    __m512 *sums = (__m512 *)g2c_nn_item_scratch(n * 16);
+    for (size_t q = 0; q < n; q++)
+        sums[q] = _mm512_setzero_ps();
+    for (int img = 0; img < d->batch; img++)
+        for (int kb = 0; kb < d->k_blocks; kb++)
+            wide_dw_block(d, mb, img, kb, sums + (size_t)kb * WMB * WKB);
+    for (int kb = 0; kb < d->k_blocks; kb++)
+        for (int i = 0; i < WMB; i++)
+            for (int q = 0; q < WKB; q++) {
+                const int o = mb * WMB + i, kk = kb * WKB + q;
+                if (o < j->m && kk < j->k)
+                    d->dw[(size_t)o * j->k + kk] += _mm512_reduce_add_ps(
+                        sums[((size_t)kb * WMB + i) * WKB + q]);
+            }
+}
+
+static int wide_dw(const G2cPatches *g, int batch, int m, const float *x,
+                   const float *dy, float *dw)
+{
+    const int wp = g->w + 2 * g->pw;
+    const size_t vp = ((size_t)g->oh * wp + 15) / 16 * 16;
+    const int m_blocks = (m + WMB - 1) / WMB;
+    WideDw d;
+    d.dyw = prepare(g, batch, m, 1, x, (size_t)m_blocks * WMB * batch * vp,
+                    &d.j);
+    if (!d.dyw)
+        return -1;
+    d.dy = dy;
+    d.dw = dw;
+    d.vp = vp;
+    d.batch = batch;
+    d.k_blocks = (d.j.k + WKB - 1) / WKB;
+    g2c_nn_parallel(m_blocks * WMB, (size_t)m * batch * vp, pack_dy_wide, &d);
+    g2c_nn_parallel(m_blocks, d.j.N * (size_t)d.j.k, wide_dw_rows, &d);
+    return 0;
+}
+
 int g2c_conv_implicit_dw(const G2cPatches *g, int batch, int m,
                          const float *x, const float *dy, float *dw)
 {
+    if (g->stride == 1 && g->ow >= WIDE_MIN_WIDTH)
+        return wide_dw(g, batch, m, x, dy, dw);
     DwJob d;
     const int mr = rows_per_panel(m);
     const size_t n = (size_t)g->oh * g->ow * batch;

@@ -492,11 +492,13 @@ static G2cConvAlgo pick_dw(const G2cConv2d *c)
     if (a == G2C_CONV_AUTO && direct_fits(c) && c->out_c <= G2C_THIN_MAX &&
         direct_fast())
         return G2C_CONV_DIRECT;
-    /* The implicit dw gathers 32 k values per pixel for every 32 k: only
-     * many output channels share that (tools/bench-nn: ahead from 256, even
-     * at 128, behind at 32 and 64). */
-    if (a == G2C_CONV_AUTO && c->kernel * kernel_w(c) > 1 && c->out_c >= 128 &&
-        direct_fast())
+    /* The implicit dw over wide rows needs no gathers; elsewhere it gathers
+     * 32 k values per pixel for every 32 k, which only many output
+     * channels share (tools/bench-nn: ahead from 256, even at 128, behind
+     * at 32 and 64). */
+    const int wide = c->stride == 1 && g2c_conv2d_out_w(c) >= G2C_WIDE_MIN_WIDTH;
+    if (a == G2C_CONV_AUTO && c->kernel * kernel_w(c) > 1 &&
+        (c->out_c >= 128 || wide) && direct_fast())
         return G2C_CONV_IMPLICIT;
     return G2C_CONV_GEMM;
 }

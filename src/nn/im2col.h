@@ -89,6 +89,12 @@ int g2c_conv_implicit_flipped(const G2cPatches *g, int batch, int m,
 int g2c_conv_implicit_dw(const G2cPatches *g, int batch, int m,
                          const float *x, const float *dy, float *dw);
 
+/* Stride-1 output rows at least this wide take the implicit GEMM's "wide
+ * rows" (computed over the padded width, a 3x3 layer then computes 2
+ * extra columns per 20 or more): plain loads instead of gathers, and for
+ * dw register-blocked dot products over them. */
+enum { G2C_WIDE_MIN_WIDTH = 20 };
+
 /* Algorithm choice.  AUTO picks by shape; the others force one path where
  * it applies (tests cover each path; the benchmark compares them). */
 typedef enum {
