@@ -5,12 +5,18 @@
  * Why: with im2col + OpenBLAS, a classifier step spent a quarter of its
  * time outside the multiply-adds: writing col, OpenBLAS packing it again,
  * folding images side by side and back.  Here the input is padded once;
- * each item takes 32 consecutive columns (they may span images), gathers
- * them for every k straight into a packed panel (two AVX-512 gathers per
- * k: column n's element k sits at base[n] + koff[k] in the padded input),
- * and runs every block of MR output channels over it in registers: MR x 32
- * accumulators, one broadcast of W and two loads of B per k.  The weights
- * are packed once per call into MR-row panels, zero-padded at the end.
+ * each item takes 32 consecutive output columns and runs every block of MR
+ * output channels over them in registers: MR x 32 accumulators, one
+ * broadcast of W and two loads of B per k.  The columns' B rows come from
+ * one of two layouts:
+ *  - wide rows (stride 1, rows of 20+): each row computed over the padded
+ *    width, so B's row k is 32 consecutive floats of the padded input,
+ *    read in place (2 of every 20+ columns computed and dropped);
+ *  - exact columns (they may span images): gathered for every k into a
+ *    packed panel, two AVX-512 gathers per k (column n's element k sits at
+ *    base[n] + koff[k] in the padded input).
+ * The weights are packed once per call into MR-row panels, zero-padded at
+ * the end.  dw has its own two forms (below).
  *
  * Each output element is one kernel call's whole sum over k, in k order,
  * whichever thread runs its panel: the result does not depend on the
@@ -149,10 +155,10 @@ static AVX512 void pack_exact(const Job *j, size_t n0, float *b, Runs *runs)
 
 /* Wide rows (stride 1): output rows computed over the padded width wp, so
  * that 32 consecutive columns of an image read 32 consecutive floats of
- * the padded input for every k: plain loads instead of gathers.  The
- * wp - ow extra columns of each row are computed and dropped.  Item = image
- * x panel of its oh * wp columns. */
-static AVX512 void pack_wide(const Job *j, int item, float *b, Runs *runs)
+ * the padded input for every k, in place (x + koff[k]): no packing at all.
+ * The wp - ow extra columns of each row are computed and dropped.  Item =
+ * image x panel of its oh * wp columns; returns where its columns start. */
+static const float *wide_runs(const Job *j, int item, Runs *runs)
 {
     const size_t img = (size_t)item / j->wide_panels;
     const size_t v0 = (size_t)(item % j->wide_panels) * NR;
@@ -163,12 +169,7 @@ static AVX512 void pack_wide(const Job *j, int item, float *b, Runs *runs)
         if (ox < (size_t)j->ow)
             add_run(runs, t, img * j->out_sz + oy * j->ow + ox);
     }
-    const float *x = j->xpad + img * j->in_sz + v0;
-    for (int kk = 0; kk < j->k; kk++) {
-        const float *src = x + j->koff[kk];
-        _mm512_store_ps(b + (size_t)kk * NR, _mm512_loadu_ps(src));
-        _mm512_store_ps(b + (size_t)kk * NR + 16, _mm512_loadu_ps(src + 16));
-    }
+    return j->xpad + img * j->in_sz + v0;
 }
 
 /* tile[MR][32] = A panel [k][MR] times B panel [k][32]. */
@@ -195,6 +196,46 @@ kernel(const int MR, int k, const float *a, const float *b, float *tile)
         _mm512_store_ps(tile + i * NR, acc[i][0]);
         _mm512_store_ps(tile + i * NR + 16, acc[i][1]);
     }
+}
+
+/* The same, B read in place: row kk of B is the 32 floats at x + off[kk]
+ * (wide rows). */
+static AVX512 inline __attribute__((always_inline)) void
+kernel_in_place(const int MR, int k, const float *a, const float *x,
+                const int32_t *off, float *tile)
+{
+    __m512 acc[12][2];
+#pragma GCC unroll 12
+    for (int i = 0; i < MR; i++)
+        acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+    for (int kk = 0; kk < k; kk++) {
+        const float *b = x + off[kk];
+        __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
+#pragma GCC unroll 12
+        for (int i = 0; i < MR; i++) {
+            __m512 ai = _mm512_set1_ps(a[i]);
+            acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
+            acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
+        }
+        a += MR;
+    }
+#pragma GCC unroll 12
+    for (int i = 0; i < MR; i++) {
+        _mm512_store_ps(tile + i * NR, acc[i][0]);
+        _mm512_store_ps(tile + i * NR + 16, acc[i][1]);
+    }
+}
+
+static AVX512 void kernel12_in_place(int k, const float *a, const float *x,
+                                     const int32_t *off, float *t)
+{
+    kernel_in_place(12, k, a, x, off, t);
+}
+
+static AVX512 void kernel8_in_place(int k, const float *a, const float *x,
+                                    const int32_t *off, float *t)
+{
+    kernel_in_place(8, k, a, x, off, t);
 }
 
 static AVX512 void kernel12(int k, const float *a, const float *b, float *t)
@@ -245,13 +286,18 @@ static AVX512 void run_panel(void *ctx, int item)
     float *b = g2c_nn_item_scratch((size_t)j->k * NR + 12 * NR);
     float *tile = b + (size_t)j->k * NR;
     Runs runs;
+    const float *x = NULL;
     if (j->wide_panels)
-        pack_wide(j, item, b, &runs);
+        x = wide_runs(j, item, &runs);
     else
         pack_exact(j, (size_t)item * NR, b, &runs);
     for (int pm = 0; pm < j->m_panels; pm++) {
         const float *a = j->apack + (size_t)pm * j->k * j->mr;
-        if (j->mr == 12)
+        if (x && j->mr == 12)
+            kernel12_in_place(j->k, a, x, j->koff, tile);
+        else if (x)
+            kernel8_in_place(j->k, a, x, j->koff, tile);
+        else if (j->mr == 12)
             kernel12(j->k, a, b, tile);
         else
             kernel8(j->k, a, b, tile);
