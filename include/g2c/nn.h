@@ -47,6 +47,12 @@ void g2c_nn_runtime_init(int argc, char **argv);
 void g2c_nn_set_threads(int n);
 int g2c_nn_threads(void);
 
+/* A buffer of n floats for parameters, activations, gradients or
+ * optimizer state: 64-byte aligned, on transparent huge pages where the
+ * kernel allows (large buffers); contents undefined; release with free().
+ * NULL when out of memory. */
+float *g2c_nn_alloc_floats(size_t n);
+
 /* ---- convolution ----------------------------------------------------- */
 
 typedef enum {

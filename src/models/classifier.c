@@ -240,7 +240,7 @@ G2cClassifierActs *g2c_classifier_acts_new(const G2cClassifier *m,
     IntBump ib = {NULL, 0};
     layout(m, max_batch, a, &fb, &ib);
     a->bytes = fb.used * sizeof(float) + ib.used * sizeof(int32_t);
-    a->floats = aligned_alloc(64, fb.used * sizeof(float));
+    a->floats = g2c_nn_alloc_floats(fb.used);
     a->ints = aligned_alloc(64, (ib.used ? ib.used : 16) * sizeof(int32_t));
     if (!a->floats || !a->ints) {
         g2c_error("classifier activations: out of memory for %zu MB at "

@@ -228,7 +228,7 @@ int g2c_net_acts_init(G2cNetActs *a, const G2cConvNet *net, int batch, int h,
     size_t total = plan_acts(a, net);
     if (total == 0)
         return g2c_error_prefix("input %dx%d: ", w, h);
-    a->mem = aligned_alloc(ALIGN * sizeof(float), total * sizeof(float));
+    a->mem = g2c_nn_alloc_floats(total);
     if (!a->mem)
         return g2c_error("%s: out of memory for %zu MiB of activations",
                          net->prefix, total * sizeof(float) >> 20);

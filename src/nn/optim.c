@@ -22,7 +22,7 @@ static float *alloc_state(size_t n)
 {
     size_t bytes = (n ? n : 16) * sizeof(float);
     bytes = (bytes + 63) / 64 * 64;
-    float *s = aligned_alloc(64, bytes);
+    float *s = g2c_nn_alloc_floats(bytes / sizeof(float));
     if (s)
         memset(s, 0, bytes);
     return s;

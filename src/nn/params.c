@@ -86,7 +86,7 @@ int g2c_params_add(G2cParams *p, const char *name, int ndim,
 static float *alloc_floats(size_t n)
 {
     size_t bytes = (n ? n : ALIGN_FLOATS) * sizeof(float);
-    float *f = aligned_alloc(ALIGN_FLOATS * sizeof(float), bytes);
+    float *f = g2c_nn_alloc_floats(bytes / sizeof(float));
     if (f)
         memset(f, 0, bytes);
     return f;

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 /* Set in the environment of the re-executed program, so that a core type
@@ -62,6 +63,27 @@ void g2c_nn_runtime_init(int argc, char **argv)
     unsetenv(REEXEC_MARKER);
 }
 
+/* ---- big buffers ------------------------------------------------------ */
+
+/* Huge pages: this kernel gives them only where asked (THP "madvise"), and
+ * a training step walks tens of megabytes of activations, gradients and
+ * optimizer state, whose 4 KB pages miss the TLB at every plane. */
+enum { HUGE_PAGE = 2 << 20 };
+
+float *g2c_nn_alloc_floats(size_t n)
+{
+    size_t bytes = (n ? n : 16) * sizeof(float);
+    if (bytes < 2 * (size_t)HUGE_PAGE) {
+        bytes = (bytes + 63) & ~(size_t)63;
+        return aligned_alloc(64, bytes);
+    }
+    bytes = (bytes + HUGE_PAGE - 1) & ~((size_t)HUGE_PAGE - 1);
+    float *p = aligned_alloc(HUGE_PAGE, bytes);
+    if (p)
+        (void)madvise(p, bytes, MADV_HUGEPAGE); /* a hint: may be refused */
+    return p;
+}
+
 /* ---- per-thread scratch ---------------------------------------------- */
 
 typedef struct {
@@ -97,7 +119,7 @@ static float *scratch_in(int slot, size_t n)
     pthread_once(&scratch_once, scratch_key_init);
     /* Round up to whole cache lines; the old contents need not survive. */
     size_t bytes = (n * sizeof(float) + 63) & ~(size_t)63;
-    float *p = aligned_alloc(64, bytes);
+    float *p = g2c_nn_alloc_floats(bytes / sizeof(float));
     if (!p) {
         fprintf(stderr, "g2c: nn scratch: out of memory for %zu floats\n", n);
         abort();
