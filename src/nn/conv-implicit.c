@@ -18,9 +18,9 @@
  * The weights are packed once per call into MR-row panels, zero-padded at
  * the end.  dw has its own two forms (below).
  *
- * Each output element is one kernel call's whole sum over k, in k order,
- * whichever thread runs its panel: the result does not depend on the
- * thread count. */
+ * Each output element is computed by one item, summing in an order fixed by
+ * the shape alone, whichever thread runs it: the result does not depend on
+ * the thread count. */
 #include "g2c/nn.h"
 
 #include "im2col.h"
@@ -34,8 +34,6 @@
 #define AVX512 __attribute__((target("avx512f,fma")))
 
 enum { NR = 32 };
-
-enum { WIDE_MIN_WIDTH = G2C_WIDE_MIN_WIDTH };
 
 typedef struct {
     int m, k, mr, m_panels;
@@ -358,7 +356,7 @@ static int run(const G2cPatches *g, int batch, int m, const float *x,
 {
     /* Wide rows where they waste little (at most wp - ow of every wp
      * columns computed for nothing), exact columns by gathers elsewhere. */
-    const int wide = g->stride == 1 && g->ow >= WIDE_MIN_WIDTH;
+    const int wide = g->stride == 1 && g->ow >= G2C_WIDE_MIN_WIDTH;
     const int k = g->c * g->kh * g->kw, mr = rows_per_panel(m);
     const size_t apack_n = (size_t)((m + mr - 1) / mr) * k * mr;
     Job j;
@@ -583,7 +581,7 @@ static int wide_dw(const G2cPatches *g, int batch, int m, const float *x,
 int g2c_conv_implicit_dw(const G2cPatches *g, int batch, int m,
                          const float *x, const float *dy, float *dw)
 {
-    if (g->stride == 1 && g->ow >= WIDE_MIN_WIDTH)
+    if (g->stride == 1 && g->ow >= G2C_WIDE_MIN_WIDTH)
         return wide_dw(g, batch, m, x, dy, dw);
     DwJob d;
     const int mr = rows_per_panel(m);
