@@ -1,11 +1,12 @@
-/* The layers that split their work over g2c's own threads (batch norm,
- * instance norm, max pool, im2col/col2im and the folded copies of the
- * convolutions, the optimizers) give the same bits on 1 and on 2 threads,
+/* The layers that split their work over g2c's worker pool (batch norm,
+ * instance norm, max pool, im2col/col2im, the point-wise maps, residual
+ * adds, zeroing, the optimizers) give the same bits on 1 and on 2 threads,
  * on shapes large enough to take the threaded path.  Convolutions as a
- * whole are only compared within a tolerance: OpenBLAS's sgemm itself
- * may round differently on another thread count (its Haswell kernels do;
- * the engine promises the same bits for the same thread count only), so
- * their im2col / col2im are compared bit for bit on their own. */
+ * whole are only compared within a tolerance: where they go through
+ * OpenBLAS, the product is split into one panel per thread and OpenBLAS
+ * may pick other kernels for a narrower panel (the engine promises the
+ * same bits for the same thread count only), so their im2col / col2im are
+ * compared bit for bit on their own. */
 #include "testutil.h"
 
 #include "g2c/error.h"
@@ -27,6 +28,7 @@ typedef struct {
     float ty[N * C * (H / 2) * (W / 2)], tdx[TOTAL], tdw[C * C * 9];
     float w[TOTAL], m[TOTAL];
     float col[C * 9 * HW], cim[TOTAL];
+    float relu[TOTAL], mask[TOTAL], sum[TOTAL], zero[TOTAL], sig[TOTAL];
 } Out;
 
 static float x[TOTAL], dy[TOTAL], gamma_[C], beta_[C], wconv[C * C * 9];
@@ -68,6 +70,16 @@ static void run(Out *o)
     G2cPatches g = {C, H, W, 3, 3, 1, 1, 1, H, W, G2C_PAD_REFLECT};
     g2c_im2col(&g, x, o->col, HW);
     g2c_col2im(&g, o->col, HW, o->cim);
+    /* Point-wise layers, split into fixed chunks of elements. */
+    g2c_relu_forward(TOTAL, x, o->relu);
+    memcpy(o->mask, dy, sizeof dy);
+    g2c_relu_mask(TOTAL, x, o->mask);
+    g2c_add_forward(TOTAL, x, dy, o->sum);
+    g2c_add_backward(TOTAL, dy, o->sum, NULL);
+    g2c_sigmoid_forward(TOTAL, x, o->sig);
+    g2c_sigmoid_backward(TOTAL, o->sig, dy, o->sig);
+    memcpy(o->zero, x, sizeof x);
+    g2c_zero_floats(o->zero, TOTAL);
     /* Adam over one large tensor (several chunks). */
     G2cParams prm;
     g2c_params_init(&prm);
@@ -121,6 +133,7 @@ int main(void)
     SAME(y) SAME(dx) SAME(mean) SAME(rstd) SAME(rm) SAME(rv)
     SAME(dgamma) SAME(dbeta) SAME(py) SAME(pdx) SAME(arg)
     SAME(w) SAME(m) SAME(col) SAME(cim)
+    SAME(relu) SAME(mask) SAME(sum) SAME(zero) SAME(sig)
 #undef SAME
 #define NEAR(f) CHECK(max_rel_diff(one->f, two->f, \
                                    sizeof one->f / sizeof(float)) < 1e-4);
@@ -128,6 +141,15 @@ int main(void)
 #undef NEAR
     /* And the layers did something (a test that cannot fail is none). */
     CHECK(one->dgamma[0] != 0.0f && one->cdw[0] != 0.0f && one->w[0] != x[0]);
+    int relu_ok = 1, zero_ok = 1;
+    for (size_t i = 0; i < TOTAL; i++) {
+        relu_ok &= one->relu[i] == (x[i] > 0 ? x[i] : 0.0f) &&
+                   one->mask[i] == (x[i] > 0 ? dy[i] : 0.0f) &&
+                   one->sum[i] == x[i] + dy[i] + dy[i];
+        zero_ok &= one->zero[i] == 0.0f;
+    }
+    CHECK(relu_ok);
+    CHECK(zero_ok);
     free(one);
     free(two);
     return g2c_test_finish("threads");
