@@ -88,7 +88,8 @@ static void pad_image(void *ctx, int n)
 {
     const PadJob *p = ctx;
     g2c_pad_planes(p->g.c, p->g.h, p->g.w, p->g.ph, p->g.pw, p->g.mode,
-                   p->src + (size_t)n * p->in_sz, p->dst + (size_t)n * p->pad_sz);
+                   p->src + (size_t)n * p->in_sz,
+                   p->dst + (size_t)n * p->pad_sz);
 }
 
 /* A panel's 32 columns, as runs that land contiguously in y. */

@@ -1,7 +1,10 @@
 /* 2-D convolution (PyTorch Conv2d: zero or reflect padding, any stride,
  * square or rectangular kernels).
  *
- * Three ways to compute each product, picked by shape (see pick_*):
+ * Four ways to compute each product, picked by shape (see pick_*):
+ *  - IMPLICIT (AVX-512; most 3x3 and larger layers, forward, dx with zero
+ *    padding, dw): the product of GEMM below without writing col, in
+ *    conv-implicit.c; dx as TCONV's correlation.
  *  - GEMM: im2col, then one sgemm per group of images.  Small images are
  *    folded side by side into one wide matrix so that late, small layers
  *    still give OpenBLAS a big product.  Backward recomputes col from x
@@ -14,7 +17,7 @@
  *    a 64->3 7x7 layer is a matrix product with 3 rows, which sgemm runs
  *    at a few percent of peak on a 49x larger col; a register-blocked
  *    AVX-512 loop over the padded input does it instead.  It runs on the
- *    calling thread only (no threads of our own beside OpenBLAS's). */
+ *    calling thread only. */
 #include "g2c/nn.h"
 
 #include "im2col.h"
@@ -496,7 +499,8 @@ static G2cConvAlgo pick_dw(const G2cConv2d *c)
      * 32 k values per pixel for every 32 k, which only many output
      * channels share (tools/bench-nn: ahead from 256, even at 128, behind
      * at 32 and 64). */
-    const int wide = c->stride == 1 && g2c_conv2d_out_w(c) >= G2C_WIDE_MIN_WIDTH;
+    const int wide =
+        c->stride == 1 && g2c_conv2d_out_w(c) >= G2C_WIDE_MIN_WIDTH;
     if (a == G2C_CONV_AUTO && c->kernel * kernel_w(c) > 1 &&
         (c->out_c >= 128 || wide) && direct_fast())
         return G2C_CONV_IMPLICIT;
@@ -622,9 +626,8 @@ static void forward_gemm(const G2cConv2d *c, const float *x, const float *w,
             for (int i = 0; i < cnt; i++)
                 g2c_im2col(&g, x + (n0 + i) * in_sz, col + i * P, ld);
         float *C = cnt == 1 ? y + n0 * out_sz : tmp;
-        g2c_nn_sgemm(0, 0, c->out_c,
-                    (int)ld, (int)K, 1.0f, w, (int)K, B, (int)ld, 0.0f, C,
-                    (int)ld);
+        g2c_nn_sgemm(0, 0, c->out_c, (int)ld, (int)K, 1.0f, w, (int)K, B,
+                     (int)ld, 0.0f, C, (int)ld);
         if (cnt == 1) {
             add_bias(C, c->out_c, P, b);
             continue;
@@ -679,14 +682,12 @@ static void backward_gemm(const G2cConv2d *c, const float *x, const float *w,
         if (dw) {
             for (int i = 0; i < cnt; i++)
                 g2c_im2col(&g, x + (n0 + i) * in_sz, col + i * P, ld);
-            g2c_nn_sgemm(0, 1, c->out_c,
-                        (int)K, (int)ld, 1.0f, D, (int)ld, col, (int)ld, 1.0f,
-                        dw, (int)K);
+            g2c_nn_sgemm(0, 1, c->out_c, (int)K, (int)ld, 1.0f, D, (int)ld,
+                         col, (int)ld, 1.0f, dw, (int)K);
         }
         if (dx) {
-            g2c_nn_sgemm(1, 0, (int)K,
-                        (int)ld, c->out_c, 1.0f, w, (int)K, D, (int)ld, 0.0f,
-                        col, (int)ld);
+            g2c_nn_sgemm(1, 0, (int)K, (int)ld, c->out_c, 1.0f, w, (int)K, D,
+                         (int)ld, 0.0f, col, (int)ld);
             for (int i = 0; i < cnt; i++)
                 g2c_col2im(&g, col + i * P, ld, dx + (n0 + i) * in_sz);
         }
@@ -766,14 +767,12 @@ static void backward_dx_tconv(const G2cConv2d *c, const float *w,
         for (int i = 0; i < cnt; i++)
             g2c_im2col(&g, dy + (n0 + i) * out_sz, col + i * Q, ld);
         if (direct_out) {
-            g2c_nn_sgemm(0, 0, c->in_c,
-                        (int)ld, (int)Kt, 1.0f, wt, (int)Kt, col, (int)ld,
-                        1.0f, dx + n0 * in_sz, (int)ld);
+            g2c_nn_sgemm(0, 0, c->in_c, (int)ld, (int)Kt, 1.0f, wt, (int)Kt,
+                         col, (int)ld, 1.0f, dx + n0 * in_sz, (int)ld);
             continue;
         }
-        g2c_nn_sgemm(0, 0, c->in_c,
-                    (int)ld, (int)Kt, 1.0f, wt, (int)Kt, col, (int)ld, 0.0f,
-                    tmp, (int)ld);
+        g2c_nn_sgemm(0, 0, c->in_c, (int)ld, (int)Kt, 1.0f, wt, (int)Kt, col,
+                     (int)ld, 0.0f, tmp, (int)ld);
         for (int i = 0; i < cnt; i++)
             dx_accumulate(c, d, tmp + i * Q, ld, dx + (n0 + i) * in_sz);
     }

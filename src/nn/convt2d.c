@@ -62,8 +62,8 @@ void g2c_convt2d_forward(const G2cConvT2d *c, const float *x, const float *w,
             fold_images(X, cnt, c->in_c, P, xf);
             X = xf;
         }
-        g2c_nn_sgemm(1, 0, (int)Kt, (int)ld,
-                    c->in_c, 1.0f, w, (int)Kt, X, (int)ld, 0.0f, col, (int)ld);
+        g2c_nn_sgemm(1, 0, (int)Kt, (int)ld, c->in_c, 1.0f, w, (int)Kt, X,
+                     (int)ld, 0.0f, col, (int)ld);
         for (int i = 0; i < cnt; i++) {
             float *yn = y + (n0 + i) * out_sz;
             for (int o = 0; o < c->out_c; o++) {
@@ -102,21 +102,18 @@ void g2c_convt2d_backward(const G2cConvT2d *c, const float *x, const float *w,
                 fold_images(X, cnt, c->in_c, P, fold);
                 X = fold;
             }
-            g2c_nn_sgemm(0, 1, c->in_c,
-                        (int)Kt, (int)ld, 1.0f, X, (int)ld, col, (int)ld, 1.0f,
-                        dw, (int)Kt);
+            g2c_nn_sgemm(0, 1, c->in_c, (int)Kt, (int)ld, 1.0f, X, (int)ld,
+                         col, (int)ld, 1.0f, dw, (int)Kt);
         }
         if (!dx)
             continue;
         if (cnt == 1) {
-            g2c_nn_sgemm(0, 0, c->in_c,
-                        (int)ld, (int)Kt, 1.0f, w, (int)Kt, col, (int)ld, 1.0f,
-                        dx + n0 * in_sz, (int)ld);
+            g2c_nn_sgemm(0, 0, c->in_c, (int)ld, (int)Kt, 1.0f, w, (int)Kt,
+                         col, (int)ld, 1.0f, dx + n0 * in_sz, (int)ld);
             continue;
         }
-        g2c_nn_sgemm(0, 0, c->in_c,
-                    (int)ld, (int)Kt, 1.0f, w, (int)Kt, col, (int)ld, 0.0f,
-                    fold, (int)ld);
+        g2c_nn_sgemm(0, 0, c->in_c, (int)ld, (int)Kt, 1.0f, w, (int)Kt, col,
+                     (int)ld, 0.0f, fold, (int)ld);
         for (int i = 0; i < cnt; i++)
             for (int ch = 0; ch < c->in_c; ch++)
                 g2c_add_floats(dx + (n0 + i) * in_sz + ch * P,

@@ -24,8 +24,7 @@ void g2c_linear_forward(int batch, int in, int out, const float *x,
             memcpy(y + (size_t)i * out, b, (size_t)out * sizeof *y);
         beta = 1.0f;
     }
-    g2c_nn_sgemm(0, 1, batch, out, in, 1.0f,
-                x, in, w, in, beta, y, out);
+    g2c_nn_sgemm(0, 1, batch, out, in, 1.0f, x, in, w, in, beta, y, out);
 }
 
 void g2c_linear_backward(int batch, int in, int out, const float *x,
@@ -40,11 +39,9 @@ void g2c_linear_backward(int batch, int in, int out, const float *x,
         return;
     }
     if (dx) /* dx [batch, in] += dy [batch, out] . W [out, in] */
-        g2c_nn_sgemm(0, 0, batch, in, out,
-                    1.0f, dy, out, w, in, 1.0f, dx, in);
+        g2c_nn_sgemm(0, 0, batch, in, out, 1.0f, dy, out, w, in, 1.0f, dx, in);
     if (dw) /* dW [out, in] += dy^T . x */
-        g2c_nn_sgemm(1, 0, out, in, batch,
-                    1.0f, dy, out, x, in, 1.0f, dw, in);
+        g2c_nn_sgemm(1, 0, out, in, batch, 1.0f, dy, out, x, in, 1.0f, dw, in);
     if (db)
         for (int i = 0; i < batch; i++)
             for (int o = 0; o < out; o++)
