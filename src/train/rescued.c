@@ -85,22 +85,6 @@ static int by_confidence(const void *x, const void *y)
     return (a->annotation_id > b->annotation_id) - (a->annotation_id < b->annotation_id);
 }
 
-static int64_t count_predictions(G2cCatalog *cat, int64_t model_id, const char *split)
-{
-    sqlite3_stmt *st = g2c_catalog_prepare(
-        cat, "SELECT count(*) FROM predictions p JOIN annotations a ON a.id = p.annotation_id "
-             "JOIN slides s ON s.id = a.slide_id WHERE p.model_id = ?1 AND s.split = ?2");
-    int64_t n = 0;
-    if (!st)
-        return 0;
-    sqlite3_bind_int64(st, 1, model_id);
-    sqlite3_bind_text(st, 2, split, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) == SQLITE_ROW)
-        n = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return n;
-}
-
 static int check_models(G2cCatalog *cat, const S2ModelRow *a, const S2ModelRow *b,
                         const char *split)
 {
@@ -111,7 +95,7 @@ static int check_models(G2cCatalog *cat, const S2ModelRow *a, const S2ModelRow *
                          a->name, a->task->name, b->name, b->task->name);
     const S2ModelRow *rows[2] = {a, b};
     for (int i = 0; i < 2; i++)
-        if (count_predictions(cat, rows[i]->id, split) == 0)
+        if (s2_count_predictions(cat, rows[i]->id, split) == 0)
             return g2c_error("model '%s' has no predictions on the %s split: run g2c eval "
                              "--model %s --split %s first", rows[i]->name, split,
                              rows[i]->name, split);

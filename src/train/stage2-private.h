@@ -175,6 +175,9 @@ typedef struct {
 
 int s2_model_row_find(G2cCatalog *cat, const char *name, S2ModelRow *row);
 void s2_model_row_free(S2ModelRow *row);
+/* How many predictions a model has on the glomeruli of one split (0 also
+ * when the query fails). */
+int64_t s2_count_predictions(G2cCatalog *cat, int64_t model_id, const char *split);
 /* Build the model of a row and load its checkpoint (no optimizer). */
 int s2_model_open(const S2ModelRow *row, S2Model *m);
 

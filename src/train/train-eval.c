@@ -343,22 +343,6 @@ int g2c_eval(G2cCatalog *cat, const G2cEvalOptions *opt, G2cEvalResult *r)
 
 /* ---- g2c compare ---------------------------------------------------------------------- */
 
-static int64_t count_predictions(G2cCatalog *cat, int64_t model_id, const char *split)
-{
-    sqlite3_stmt *st = g2c_catalog_prepare(
-        cat, "SELECT count(*) FROM predictions p JOIN annotations a ON a.id = p.annotation_id "
-             "JOIN slides s ON s.id = a.slide_id WHERE p.model_id = ?1 AND s.split = ?2");
-    int64_t n = 0;
-    if (!st)
-        return 0;
-    sqlite3_bind_int64(st, 1, model_id);
-    sqlite3_bind_text(st, 2, split, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) == SQLITE_ROW)
-        n = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return n;
-}
-
 static int predicted_class(const G2cTask *task, const char *label)
 {
     for (int c = 0; c < task->classes; c++)
@@ -449,8 +433,8 @@ int g2c_compare(G2cCatalog *cat, const char *model_a, const char *model_b, const
     if (rc == 0)
         rc = tally_pairs(cat, &a, &b, split, r);
     if (rc == 0 && r->n == 0) {
-        const S2ModelRow *missing = count_predictions(cat, a.id, split) == 0   ? &a
-                                    : count_predictions(cat, b.id, split) == 0 ? &b
+        const S2ModelRow *missing = s2_count_predictions(cat, a.id, split) == 0   ? &a
+                                    : s2_count_predictions(cat, b.id, split) == 0 ? &b
                                                                                : NULL;
         if (missing)
             rc = g2c_error("model '%s' has no predictions on the %s split: run g2c eval "

@@ -383,6 +383,22 @@ int s2_model_row_find(G2cCatalog *cat, const char *name, S2ModelRow *row)
     return rc;
 }
 
+int64_t s2_count_predictions(G2cCatalog *cat, int64_t model_id, const char *split)
+{
+    sqlite3_stmt *st = g2c_catalog_prepare(
+        cat, "SELECT count(*) FROM predictions p JOIN annotations a ON a.id = p.annotation_id "
+             "JOIN slides s ON s.id = a.slide_id WHERE p.model_id = ?1 AND s.split = ?2");
+    int64_t n = 0;
+    if (!st)
+        return 0;
+    sqlite3_bind_int64(st, 1, model_id);
+    sqlite3_bind_text(st, 2, split, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        n = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return n;
+}
+
 void s2_model_row_free(S2ModelRow *row)
 {
     json_decref(row->config);
