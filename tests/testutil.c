@@ -99,23 +99,43 @@ int g2c_test_cli(const char *db, const char *tag, const char *fmt, ...)
                            dir, tag, dir, tag);
 }
 
-char *g2c_test_cli_output(const char *tag, const char *stream)
+unsigned char *g2c_test_read_file(const char *path, long *size)
 {
-    char path[4096];
-    if (snprintf(path, sizeof path, "%s/%s.%s", g2c_test_tmpdir(), tag, stream) >=
-        (int)sizeof path)
-        return calloc(1, 1);
     FILE *f = fopen(path, "rb");
     if (!f)
-        return calloc(1, 1);
+        return NULL;
     fseek(f, 0, SEEK_END);
     long n = ftell(f);
     fseek(f, 0, SEEK_SET);
-    char *text = calloc((size_t)n + 1, 1);
-    if (fread(text, 1, (size_t)n, f) != (size_t)n)
-        text[0] = '\0';
+    unsigned char *b = n >= 0 ? calloc((size_t)n + 1, 1) : NULL;
+    if (b && fread(b, 1, (size_t)n, f) != (size_t)n) {
+        free(b);
+        b = NULL;
+    }
     fclose(f);
-    return text;
+    if (b && size)
+        *size = n;
+    return b;
+}
+
+char *g2c_test_cli_output(const char *tag, const char *stream)
+{
+    char path[4096];
+    char *text = NULL;
+    if (snprintf(path, sizeof path, "%s/%s.%s", g2c_test_tmpdir(), tag, stream) <
+        (int)sizeof path)
+        text = (char *)g2c_test_read_file(path, NULL);
+    return text ? text : calloc(1, 1);
+}
+
+void g2c_test_cli_ok(const char *tag, int rc)
+{
+    if (rc == 0)
+        return;
+    char *err = g2c_test_cli_output(tag, "err");
+    fprintf(stderr, "%s: exit %d: %s\n", tag, rc, err);
+    free(err);
+    g2c_test_failures++;
 }
 
 void g2c_test_cli_expect(const char *tag, const char *stream, const char *needle)

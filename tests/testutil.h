@@ -61,6 +61,12 @@ int g2c_test_cli(const char *db, const char *tag, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* What that run printed: stream "out" or "err" (caller frees). */
 char *g2c_test_cli_output(const char *tag, const char *stream);
+/* CHECK that a run exited 0 (rc from g2c_test_cli), printing its stderr
+ * when not. */
+void g2c_test_cli_ok(const char *tag, int rc);
+/* A whole file, NUL-terminated, its length in *size (may be NULL); NULL if
+ * it cannot be read (caller frees). */
+unsigned char *g2c_test_read_file(const char *path, long *size);
 /* CHECK that a run's stream contains needle, printing it when not. */
 void g2c_test_cli_expect(const char *tag, const char *stream, const char *needle);
 /* The first column of the first row of a query on db (read-only), or -1. */

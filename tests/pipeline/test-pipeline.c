@@ -212,29 +212,12 @@ static void failed_stage_resumes(void)
     CHECK(stages_with(db_a, "done") == STAGES);
 }
 
-static unsigned char *slurp(const char *path, long *size)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    *size = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *b = malloc((size_t)*size + 1);
-    if (b && fread(b, 1, (size_t)*size, f) != (size_t)*size) {
-        free(b);
-        b = NULL;
-    }
-    fclose(f);
-    return b;
-}
-
 /* Two safetensors files hold the same tensors, bit for bit (their
  * metadata differs: it records how long each epoch took). */
 static int same_tensors(const char *a, const char *b)
 {
     long na = 0, nb = 0;
-    unsigned char *ba = slurp(a, &na), *bb = slurp(b, &nb);
+    unsigned char *ba = g2c_test_read_file(a, &na), *bb = g2c_test_read_file(b, &nb);
     json_t *ha = NULL, *hb = NULL;
     uint64_t la = 0, lb = 0;
     if (ba && bb && na > 8 && nb > 8) {

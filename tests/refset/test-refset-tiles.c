@@ -173,28 +173,14 @@ static void expect_error(const char *dirname, const char *file, const void *byte
     }
 }
 
-static uint8_t *slurp(const char *path, size_t *size)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *data = malloc((size_t)n);
-    *size = fread(data, 1, (size_t)n, f);
-    fclose(f);
-    return data;
-}
-
 static void test_bad_files(void)
 {
     expect_error("garbage", "b.png", "this is not an image", 20, "neither a PNG nor a TIFF");
 
     /* A real PNG cut short. */
-    size_t size;
+    long size = 0;
     write_png_tile(path_in(g2c_test_tmpdir(), "whole.png"));
-    uint8_t *png = slurp(path_in(g2c_test_tmpdir(), "whole.png"), &size);
+    uint8_t *png = g2c_test_read_file(path_in(g2c_test_tmpdir(), "whole.png"), &size);
     CHECK(png != NULL);
     if (png)
         expect_error("cut-png", "b.png", png, size / 2, "PNG");
@@ -203,7 +189,7 @@ static void test_bad_files(void)
     /* A real TIFF cut short, and one whose header points nowhere. */
     const uint8_t rgb[3] = {1, 2, 3};
     write_tiff(path_in(g2c_test_tmpdir(), "whole.tif"), 64, 64, 3, PHOTOMETRIC_RGB, rgb, 0, 0);
-    uint8_t *tif = slurp(path_in(g2c_test_tmpdir(), "whole.tif"), &size);
+    uint8_t *tif = g2c_test_read_file(path_in(g2c_test_tmpdir(), "whole.tif"), &size);
     CHECK(tif != NULL);
     if (tif)
         expect_error("cut-tiff", "b.tif", tif, 60, "TIFF");

@@ -17,16 +17,6 @@
 static const char *dir;
 static char db[4096];
 
-static void expect_ok(const char *tag, int rc)
-{
-    if (rc != 0) {
-        char *err = g2c_test_cli_output(tag, "err");
-        fprintf(stderr, "%s: exit %d: %s\n", tag, rc, err);
-        free(err);
-        g2c_test_failures++;
-    }
-}
-
 /* A real from the catalog (NaN for NULL or no row). */
 static double __attribute__((format(printf, 1, 2))) qd(const char *fmt, ...)
 {
@@ -141,7 +131,7 @@ static void check_cell(const char *what, const char *model, const char *cell,
 
 static void train(const char *tag, const char *args)
 {
-    expect_ok(tag, g2c_test_cli(db, tag, "train --preset tiny %s", args));
+    g2c_test_cli_ok(tag, g2c_test_cli(db, tag, "train --preset tiny %s", args));
 }
 
 static void build_catalog(void)
@@ -159,11 +149,11 @@ static void build_catalog(void)
     train("t-noeval", "--name noeval --task s-vs-noa --variant PAS_ONLY --seed 5");
     const char *models[] = {"only", "noaug", "all", "frozen", "gs"};
     for (int i = 0; i < 5; i++)
-        expect_ok("eval", g2c_test_cli(db, "eval", "eval --model %s", models[i]));
+        g2c_test_cli_ok("eval", g2c_test_cli(db, "eval", "eval --model %s", models[i]));
     for (int i = 1; i < 4; i++)
-        expect_ok("cmp", g2c_test_cli(db, "cmp", "compare --model only --model %s", models[i]));
+        g2c_test_cli_ok("cmp", g2c_test_cli(db, "cmp", "compare --model only --model %s", models[i]));
     /* Stored the other way round: the table must still find it. */
-    expect_ok("cmp-jf", g2c_test_cli(db, "cmp-jf", "compare --model frozen --model all"));
+    g2c_test_cli_ok("cmp-jf", g2c_test_cli(db, "cmp-jf", "compare --model frozen --model all"));
 }
 
 /* The tiny models are all perfect, so the stored numbers are made
@@ -328,7 +318,7 @@ static void check_level2(const char *out)
         fprintf(stderr, "level 2 not evaluable on this fixture; its table is not checked\n");
         return;
     }
-    expect_ok("table-l2", g2c_test_cli(db, "table-l2", "compare --table %s --models l2", out));
+    g2c_test_cli_ok("table-l2", g2c_test_cli(db, "table-l2", "compare --table %s --models l2", out));
     char *md = read_text(out), cells[MAXC][96], buf[64];
     CHECK(md != NULL);
     if (!md)
@@ -378,7 +368,7 @@ int main(void)
     char out[4200];
     snprintf(out, sizeof out, "%s/ablation.md", dir);
     long long runs = g2c_test_scalar(db, "SELECT count(*) FROM runs");
-    expect_ok("table", g2c_test_cli(db, "table", "compare --table %s --title 'tiny ablation' "
+    g2c_test_cli_ok("table", g2c_test_cli(db, "table", "compare --table %s --title 'tiny ablation' "
                                                  "--models only,noaug,all,frozen,gs", out));
     CHECK(g2c_test_scalar(db, "SELECT count(*) FROM runs") == runs); /* read-only */
     char *md = read_text(out);
@@ -394,7 +384,7 @@ int main(void)
         CHECK(a && b && a < b && !strstr(md, "## Task ss-vs-gs"));
     }
     /* Without --models: every model with an eval run, noeval left out. */
-    expect_ok("table-all", g2c_test_cli(db, "table-all", "compare --table %s", out));
+    g2c_test_cli_ok("table-all", g2c_test_cli(db, "table-all", "compare --table %s", out));
     md = read_text(out);
     char cells[MAXC][96];
     CHECK(md && row_cells(md, "s-vs-noa", "Accuracy per class", "frozen", cells) == 9 &&

@@ -100,27 +100,10 @@ int64_t pf_scalar(const char *sql)
     return v;
 }
 
-static unsigned char *slurp(const char *path, long *size)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    *size = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *buf = malloc((size_t)*size + 1);
-    if (buf && fread(buf, 1, (size_t)*size, f) != (size_t)*size) {
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    return buf;
-}
-
 int pf_same_bytes(const char *a, const char *b)
 {
     long na = 0, nb = 0;
-    unsigned char *x = slurp(a, &na), *y = slurp(b, &nb);
+    unsigned char *x = g2c_test_read_file(a, &na), *y = g2c_test_read_file(b, &nb);
     int same = x && y && na == nb && memcmp(x, y, (size_t)na) == 0;
     free(x);
     free(y);

@@ -17,16 +17,6 @@
 static const char *dir;
 static char db[4096];
 
-static void expect_ok(const char *tag, int rc)
-{
-    if (rc != 0) {
-        char *err = g2c_test_cli_output(tag, "err");
-        fprintf(stderr, "%s: exit %d: %s\n", tag, rc, err);
-        free(err);
-        g2c_test_failures++;
-    }
-}
-
 /* The task's class of a catalog label, as predictions store it. */
 #define TRUE_CLASS "CASE t.name WHEN 'noa' THEN 'noa' ELSE 's' END"
 
@@ -112,7 +102,7 @@ static int check_run(const char *tag, const char *a, const char *b, int tiles, i
     snprintf(png, sizeof png, "%s/%s.png", dir, tag);
     if (max >= 0)
         snprintf(maxopt, sizeof maxopt, "--max %d", max);
-    expect_ok(tag, g2c_test_cli(db, tag, "compare --model %s --model %s --rescued %s %s", a, b,
+    g2c_test_cli_ok(tag, g2c_test_cli(db, tag, "compare --model %s --model %s --rescued %s %s", a, b,
                                 png, maxopt));
     sql_rescued(a, b, want, sizeof want);
     int n = listed(tag, got, sizeof got);
@@ -194,10 +184,10 @@ int main(void)
                            "--name all --variant PAS_ALL+ --generators gen_he,gen_masson",
                            "--name fresh --variant PAS_ONLY --seed 9"};
     for (int i = 0; i < 3; i++)
-        expect_ok("train", g2c_test_cli(db, "train", "train --task s-vs-noa --preset tiny %s",
+        g2c_test_cli_ok("train", g2c_test_cli(db, "train", "train --task s-vs-noa --preset tiny %s",
                                         train[i]));
-    expect_ok("eval", g2c_test_cli(db, "eval", "eval --model only"));
-    expect_ok("eval", g2c_test_cli(db, "eval", "eval --model all"));
+    g2c_test_cli_ok("eval", g2c_test_cli(db, "eval", "eval --model only"));
+    g2c_test_cli_ok("eval", g2c_test_cli(db, "eval", "eval --model all"));
     if (g2c_test_failures)
         return g2c_test_finish("rescued");
     /* As trained: whatever the tiny models did, list and SQL agree. */

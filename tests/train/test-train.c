@@ -13,16 +13,6 @@
 static const char *dir;
 static char db[4096];
 
-static void expect_ok(const char *tag, int rc)
-{
-    if (rc != 0) {
-        char *err = g2c_test_cli_output(tag, "err");
-        fprintf(stderr, "%s: exit %d: %s\n", tag, rc, err);
-        free(err);
-        g2c_test_failures++;
-    }
-}
-
 static long long q(const char *sql)
 {
     return g2c_test_scalar(db, sql);
@@ -49,7 +39,7 @@ static void check_split(void)
 
 static void train_pas_only(void)
 {
-    expect_ok("train-only", g2c_test_cli(db, "train-only",
+    g2c_test_cli_ok("train-only", g2c_test_cli(db, "train-only",
                                          "train --name only --task s-vs-noa --variant PAS_ONLY "
                                          "--preset tiny"));
     check_split();
@@ -69,7 +59,7 @@ static void train_pas_only(void)
  * --freeze-epochs 1). */
 static void train_all_plus(void)
 {
-    expect_ok("train-all", g2c_test_cli(db, "train-all",
+    g2c_test_cli_ok("train-all", g2c_test_cli(db, "train-all",
                                         "train --name all --task s-vs-noa --variant PAS_ALL+ "
                                         "--generators gen_he,gen_masson --preset tiny"));
     CHECK(q("SELECT count(*) FROM models WHERE name = 'all' AND "
@@ -94,11 +84,11 @@ static void train_all_plus(void)
  * classifier weights changed. */
 static void frozen_generators(void)
 {
-    expect_ok("train-frozen", g2c_test_cli(db, "train-frozen",
+    g2c_test_cli_ok("train-frozen", g2c_test_cli(db, "train-frozen",
                                            "train --name frozen1 --task s-vs-noa "
                                            "--variant PAS_ALL --generators gen_he,gen_masson "
                                            "--preset tiny --epochs 1 --freeze-epochs 1"));
-    expect_ok("train-sep", g2c_test_cli(db, "train-sep",
+    g2c_test_cli_ok("train-sep", g2c_test_cli(db, "train-sep",
                                         "train --name separate --task s-vs-noa "
                                         "--variant pas_Masson --generators gen_he,gen_masson "
                                         "--preset tiny --freeze-generators"));
@@ -131,8 +121,8 @@ static void frozen_generators(void)
 
 static void evaluate(void)
 {
-    expect_ok("eval-only", g2c_test_cli(db, "eval-only", "eval --model only"));
-    expect_ok("eval-all", g2c_test_cli(db, "eval-all", "eval --model all --split test"));
+    g2c_test_cli_ok("eval-only", g2c_test_cli(db, "eval-only", "eval --model only"));
+    g2c_test_cli_ok("eval-all", g2c_test_cli(db, "eval-all", "eval --model all --split test"));
     g2c_test_cli_expect("eval-all", "out", "balanced accuracy");
     g2c_test_cli_expect("eval-all", "out", "macro F1");
     g2c_test_cli_expect("eval-all", "out", "confusion matrix");
@@ -154,17 +144,17 @@ static void evaluate(void)
             "json_extract(probabilities, '$.noa') + json_extract(probabilities, '$.s') "
             "NOT BETWEEN 0.999 AND 1.001") == 0);
     /* A second evaluation replaces the predictions rather than adding. */
-    expect_ok("eval-again", g2c_test_cli(db, "eval-again", "eval --model all"));
+    g2c_test_cli_ok("eval-again", g2c_test_cli(db, "eval-again", "eval --model all"));
     CHECK(q("SELECT count(*) FROM predictions p JOIN models m ON m.id = p.model_id WHERE "
             "m.name = 'all'") == test_crops);
     CHECK(q("SELECT count(DISTINCT run_id) FROM predictions p JOIN models m ON "
             "m.id = p.model_id WHERE m.name = 'all'") == 1);
-    expect_ok("eval-train", g2c_test_cli(db, "eval-train", "eval --model only --split train"));
+    g2c_test_cli_ok("eval-train", g2c_test_cli(db, "eval-train", "eval --model only --split train"));
 }
 
 static void compare(void)
 {
-    expect_ok("compare", g2c_test_cli(db, "compare", "compare --model only --model all"));
+    g2c_test_cli_ok("compare", g2c_test_cli(db, "compare", "compare --model only --model all"));
     g2c_test_cli_expect("compare", "out", "McNemar exact test");
     long long n = q("SELECT json_extract(metrics, '$.n') FROM runs WHERE kind = 'compare'");
     long long parts = q("SELECT json_extract(metrics, '$.both_right') + "
@@ -183,7 +173,7 @@ static void compare(void)
 /* Level 2 on the glomeruli level 1 called s. */
 static void hierarchy(void)
 {
-    expect_ok("train-l2", g2c_test_cli(db, "train-l2",
+    g2c_test_cli_ok("train-l2", g2c_test_cli(db, "train-l2",
                                        "train --name level2 --task ss-vs-gs --variant PAS_ONLY "
                                        "--preset tiny"));
     int rc = g2c_test_cli(db, "eval-l2", "eval --model level2 --given only");
@@ -205,7 +195,7 @@ static void hierarchy(void)
         g2c_test_cli_expect("eval-l2", "err", "no glomeruli of task ss-vs-gs");
         return;
     }
-    expect_ok("eval-l2", rc);
+    g2c_test_cli_ok("eval-l2", rc);
     long long excluded = q("SELECT json_extract(r.metrics, '$.given_excluded') FROM runs r "
                            "JOIN models m ON m.id = r.model_id WHERE m.name = 'level2' AND "
                            "r.kind = 'eval'");
